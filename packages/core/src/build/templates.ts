@@ -1,0 +1,34 @@
+import { FnbuildError } from '../util/errors';
+import type { SourceInfo } from './source-info';
+
+const PLACEHOLDER = /\{([A-Za-z][A-Za-z0-9_.]*)\}/g;
+const NAMES = ['version', 'commit', 'shortCommit', 'date'] as const;
+export const TEMPLATE_HELP = 'valid placeholders: {version}, {commit}, {shortCommit}, {date}, {env.NAME}';
+
+/** True when the text has a placeholder that needs git or the version. */
+export function needsSourceInfo(text: string): boolean {
+  return [...text.matchAll(PLACEHOLDER)].some((m) => !m[1].startsWith('env.'));
+}
+
+/**
+ * Expands {version}, {commit}, {shortCommit}, {date} and {env.NAME}. An unknown
+ * placeholder or an unset variable is an error naming it, never an empty string
+ * silently baked into a binary.
+ */
+export async function expandTemplate(
+  text: string,
+  what: string,
+  info: () => Promise<SourceInfo>,
+  env: Record<string, string | undefined>,
+): Promise<string> {
+  const facts = needsSourceInfo(text) ? await info() : undefined;
+  return text.replace(PLACEHOLDER, (whole, name: string) => {
+    if (name.startsWith('env.')) {
+      const v = env[name.slice(4)];
+      if (v === undefined) throw new FnbuildError(`${what} uses ${whole} but ${name.slice(4)} is not set`, `Set ${name.slice(4)} in the environment or the "env" option.`);
+      return v;
+    }
+    if ((NAMES as readonly string[]).includes(name)) return String(facts![name as (typeof NAMES)[number]]);
+    throw new FnbuildError(`${what} has an unknown placeholder ${whole}`, TEMPLATE_HELP);
+  });
+}

@@ -1,0 +1,110 @@
+import { dirname, join, relative, sep } from 'node:path';
+import { run } from '../process/run';
+import { FnbuildError } from '../util/errors';
+import { parseJsonStream } from '../util/json-stream';
+import type { Toolchain } from './toolchain';
+
+/** A main package to build, as `go list` resolved it for one platform. */
+export interface ResolvedTarget {
+  /** The pattern as given to go list, relative to the module: "./cmd/server". */
+  pattern: string;
+  importPath: string;
+  /** Package name: must be "main" to be buildable. */
+  name: string;
+  dir: string;
+  /**
+   * Every workspace file the build reads (Go, cgo, assembly, syso and embedded files of
+   * the package and all its non-standard, non-module-cache dependencies), absolute, sorted.
+   */
+  files: string[];
+  /** go list's own complaint (missing import, bad embed pattern, ...). */
+  error?: string;
+}
+
+export interface PackageListing {
+  targets: ResolvedTarget[];
+  /** Folders whose contents decide this listing: workspace package dirs and embedded sub-folders. */
+  dirs: string[];
+}
+
+interface ListedPackage {
+  ImportPath: string;
+  Dir?: string;
+  Name?: string;
+  Standard?: boolean;
+  Match?: string[];
+  Deps?: string[];
+  Error?: { Err: string; Pos?: string };
+  DepsErrors?: { Err: string; Pos?: string; ImportStack?: string[] }[];
+  [files: string]: unknown;
+}
+
+const FILE_FIELDS = ['GoFiles', 'CgoFiles', 'CFiles', 'CXXFiles', 'MFiles', 'HFiles', 'FFiles', 'SFiles', 'SwigFiles', 'SwigCXXFiles', 'SysoFiles', 'EmbedFiles'];
+const FIELDS = ['ImportPath', 'Dir', 'Name', 'Standard', 'Match', 'Deps', 'Error', 'DepsErrors', ...FILE_FIELDS];
+
+const under = (path: string, root: string | undefined) => !!root && (path === root || path.startsWith(root + sep));
+
+/**
+ * `go list -deps` for the given main packages on one platform: which packages they
+ * build from and which workspace files those read. One go list call serves all targets.
+ */
+export async function listTargets(
+  tc: Toolchain,
+  moduleDir: string,
+  patterns: string[],
+  env: Record<string, string | undefined>,
+  listFlags: string[],
+): Promise<PackageListing> {
+  const args = ['list', '-e', '-deps', `-json=${FIELDS.join(',')}`, ...listFlags, '--', ...patterns];
+  const r = await run(tc.go, args, { cwd: moduleDir, env });
+  if (r.exitCode !== 0) {
+    throw new FnbuildError(`go list failed in ${moduleDir}:\n${r.stderr.trim()}`, 'Fix the module (try `go list ./...` there) and build again.');
+  }
+  const pkgs = parseJsonStream<ListedPackage>(r.stdout);
+  const byPath = new Map(pkgs.map((p) => [p.ImportPath, p]));
+  const modCache = tc.env.GOMODCACHE;
+  const goroot = tc.env.GOROOT;
+  const inWorkspace = (p: ListedPackage) => !p.Standard && !!p.Dir && !under(p.Dir, modCache) && !under(p.Dir, goroot);
+
+  const filesOf = (p: ListedPackage) => FILE_FIELDS.flatMap((f) => ((p[f] as string[] | undefined) ?? []).map((name) => join(p.Dir!, name)));
+  const dirs = new Set<string>();
+  for (const p of pkgs) {
+    if (!inWorkspace(p)) continue;
+    dirs.add(p.Dir!);
+    // Every folder between the package and an embedded file: a file added there can change the embed set.
+    for (const f of (p.EmbedFiles as string[] | undefined) ?? []) {
+      for (let d = dirname(join(p.Dir!, f)); under(d, p.Dir!) && d !== p.Dir; d = dirname(d)) dirs.add(d);
+    }
+  }
+
+  const targets = patterns.map((pattern): ResolvedTarget => {
+    const root = pkgs.find((p) => p.Match?.includes(pattern));
+    if (!root) return { pattern, importPath: pattern, name: '', dir: join(moduleDir, pattern), files: [], error: `go list found no package for ${pattern}` };
+    const closure = [root, ...(root.Deps ?? []).map((d) => byPath.get(d)).filter((p): p is ListedPackage => !!p)];
+    const files = closure.filter(inWorkspace).flatMap(filesOf).sort();
+    const problems = [
+      ...(root.Error ? [root.Error.Pos ? `${root.Error.Pos}: ${root.Error.Err}` : root.Error.Err] : []),
+      ...(root.DepsErrors ?? []).map((e) => (e.Pos ? `${e.Pos}: ${e.Err}` : e.Err)),
+    ];
+    return {
+      pattern,
+      importPath: root.ImportPath,
+      name: root.Name ?? '',
+      dir: root.Dir ?? join(moduleDir, pattern),
+      files,
+      error: problems.length ? [...new Set(problems)].map((m) => relativize(m, moduleDir)).join('\n') : undefined,
+    };
+  });
+  return { targets, dirs: [...dirs].sort() };
+}
+
+/** Absolute paths in go's messages, made relative to the module so they read like compiler output. */
+export function relativize(message: string, moduleDir: string): string {
+  return message.split(moduleDir + sep).join('');
+}
+
+/** "./cmd/server" for a folder inside the module. */
+export function patternFor(moduleDir: string, dir: string): string {
+  const rel = relative(moduleDir, dir).split(sep).join('/');
+  return rel === '' ? '.' : rel.startsWith('..') ? rel : `./${rel}`;
+}

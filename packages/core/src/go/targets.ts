@@ -1,0 +1,84 @@
+import { promises as fs } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { validatedMemo } from '../cache/memo';
+import type { Store } from '../cache/store';
+import { run } from '../process/run';
+import { FnbuildError } from '../util/errors';
+import { keyOf } from '../util/hash';
+import { parseJsonStream } from '../util/json-stream';
+import type { GoModule } from './module';
+import { patternFor } from './packages';
+import type { Toolchain } from './toolchain';
+
+/** A target as the user names it: a folder relative to the project, optionally a binary name. */
+export interface TargetSpec {
+  path: string;
+  name?: string;
+}
+
+/** A main package to build and the name of its binary. */
+export interface Target {
+  /** Module-relative go list pattern: "./cmd/server", or "." for the module root. */
+  pattern: string;
+  dir: string;
+  /** Binary name (without .exe): the folder's name unless overridden. */
+  name: string;
+}
+
+async function subdirs(dir: string): Promise<string[]> {
+  let entries;
+  try {
+    entries = await fs.readdir(dir, { withFileTypes: true });
+  } catch {
+    return [];
+  }
+  const out = [dir];
+  for (const e of entries) {
+    if (e.isDirectory() && !e.name.startsWith('.') && !e.name.startsWith('_') && e.name !== 'testdata') out.push(...(await subdirs(join(dir, e.name))));
+  }
+  return out;
+}
+
+interface Found {
+  Dir?: string;
+  Name?: string;
+  Error?: unknown;
+}
+
+/**
+ * The project's targets: the given ones, or by default the project folder itself when it
+ * is a main package, else every main package under its cmd/ (like `go build ./cmd/...`).
+ */
+export async function resolveTargets(tc: Toolchain, store: Store, module: GoModule, projectRoot: string, specs?: TargetSpec[]): Promise<Target[]> {
+  if (specs && specs.length) {
+    const seen = new Set<string>();
+    return Promise.all(
+      specs.map(async (s) => {
+        const dir = resolve(projectRoot, s.path);
+        const st = await fs.stat(dir).catch(() => undefined);
+        if (!st?.isDirectory()) throw new FnbuildError(`target "${s.path}": no such folder ${dir}`, 'Targets are package folders relative to the project root, e.g. "./cmd/server".');
+        const name = s.name ?? basename(dir);
+        if (seen.has(name)) throw new FnbuildError(`two targets would both be named "${name}"`, 'Give one of them a different "name".');
+        seen.add(name);
+        return { pattern: patternFor(module.dir, dir), dir, name };
+      }),
+    );
+  }
+  const key = keyOf({ kind: 'discover-targets', v: 1, projectRoot, go: tc.version, flags: tc.env.GOFLAGS ?? '' });
+  const { value } = await validatedMemo(store, key, async () => {
+    const r = await run(tc.go, ['list', '-e', '-find', '-json=Dir,Name,Error', '.', './cmd/...'], { cwd: projectRoot, env: tc.processEnv });
+    if (r.exitCode !== 0) throw new FnbuildError(`go list failed in ${projectRoot}:\n${r.stderr.trim()}`);
+    const mains = parseJsonStream<Found>(r.stdout)
+      .filter((p) => p.Name === 'main' && p.Dir && !p.Error)
+      .map((p) => p.Dir!);
+    const root = mains.includes(projectRoot) ? [projectRoot] : mains.sort();
+    return { value: root, dirs: [projectRoot, ...(await subdirs(join(projectRoot, 'cmd')))] };
+  });
+  if (!value.length) {
+    throw new FnbuildError(
+      `no main package in ${projectRoot} or under its cmd/ folder`,
+      'Put a main package there, or list the packages to build with the "targets" option, e.g. ["./cmd/server"].',
+    );
+  }
+  return value.map((dir) => ({ pattern: patternFor(module.dir, dir), dir, name: basename(dir) }));
+}

@@ -1,0 +1,10 @@
+/**
+ * An error the user can act on: the message says what was wrong and where, the hint what to do.
+ * Anything else reaching the top is a bug and is shown with its stack.
+ */
+export class FnbuildError extends Error {
+  override name = 'FnbuildError';
+  constructor(message: string, readonly hint?: string) {
+    super(hint ? `${message}\n  ${hint}` : message);
+  }
+}

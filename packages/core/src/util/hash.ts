@@ -1,0 +1,47 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+
+export type Digest = `sha256:${string}`;
+
+export function sha256Hex(data: string | Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+export function sha256(data: string | Uint8Array): Digest {
+  return `sha256:${sha256Hex(data)}`;
+}
+
+/** Streams the file, so a large binary never sits in memory whole. */
+export async function sha256File(path: string): Promise<{ digest: Digest; size: number }> {
+  const hash = createHash('sha256');
+  let size = 0;
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
+    hash.update(chunk as Buffer);
+    size += (chunk as Buffer).length;
+  }
+  return { digest: `sha256:${hash.digest('hex')}`, size };
+}
+
+/**
+ * JSON with object keys sorted at every level: the one serialization every cache key
+ * is hashed from, so property order in code never changes a key.
+ */
+export function stableJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => {
+    if (v && typeof v === 'object' && !Array.isArray(v)) {
+      return Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    }
+    return v;
+  });
+}
+
+/** The cache key of anything: the digest of its stable JSON. */
+export function keyOf(value: unknown): string {
+  return sha256Hex(stableJson(value));
+}
+
+export function hexOf(digest: Digest | string): string {
+  const hex = digest.startsWith('sha256:') ? digest.slice(7) : digest;
+  if (!/^[0-9a-f]{64}$/.test(hex)) throw new Error(`not a sha256 digest: ${digest}`);
+  return hex;
+}

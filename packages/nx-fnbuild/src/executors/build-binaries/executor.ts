@@ -1,0 +1,22 @@
+import type { ExecutorContext } from '@nx/devkit';
+import { buildBinaries, consoleReporter, formatMs } from '@nx-fnbuild/core';
+import { projectRootOf, reportFailure, resolveTokens } from '../../utils/context';
+
+/** nx-fnbuild:build-binaries: a thin layer over the core's buildBinaries. */
+export default async function buildBinariesExecutor(options: Record<string, unknown>, context: ExecutorContext): Promise<{ success: boolean }> {
+  const started = performance.now();
+  const projectRoot = projectRootOf(context);
+  try {
+    const r = await buildBinaries({
+      workspaceRoot: context.root,
+      projectRoot,
+      options: resolveTokens(options, context),
+      report: consoleReporter((line) => process.stdout.write(line + '\n')),
+    });
+    process.stdout.write(`\n${r.artifacts.length} binaries (${r.built} built, ${r.cached} cached) in ${formatMs(performance.now() - started)} → ${r.outputPath}\n`);
+    return { success: true };
+  } catch (err) {
+    reportFailure(err);
+    return { success: false };
+  }
+}

@@ -1,0 +1,1 @@
+export { default as buildBinariesExecutor } from './executors/build-binaries/executor';

@@ -1,0 +1,34 @@
+import { join } from 'node:path';
+import type { ExecutorContext } from '@nx/devkit';
+import { FnbuildError } from '@nx-fnbuild/core';
+
+export function projectRootOf(context: ExecutorContext): string {
+  const name = context.projectName;
+  const project = name ? context.projectsConfigurations?.projects[name] : undefined;
+  if (!project) throw new Error(`nx-fnbuild: no project configuration for ${name ?? '(unnamed project)'}`);
+  return join(context.root, project.root);
+}
+
+/**
+ * Options as the core wants them: {projectRoot}/{workspaceRoot} tokens replaced (Nx does
+ * this for most paths, not inside arrays and objects), and Nx's own bookkeeping keys
+ * (__unparsed__ and friends) dropped so that only real options are validated.
+ */
+export function resolveTokens(options: Record<string, unknown>, context: ExecutorContext): Record<string, unknown> {
+  const project = context.projectName ? context.projectsConfigurations?.projects[context.projectName] : undefined;
+  const replace = (v: unknown): unknown =>
+    typeof v === 'string'
+      ? v.split('{projectRoot}').join(project?.root ?? '.').split('{workspaceRoot}').join(context.root).split('{projectName}').join(context.projectName ?? '')
+      : Array.isArray(v)
+        ? v.map(replace)
+        : v && typeof v === 'object'
+          ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, replace(x)]))
+          : v;
+  return Object.fromEntries(Object.entries(options).filter(([k]) => !k.startsWith('__')).map(([k, v]) => [k, replace(v)]));
+}
+
+/** A user error is its message; anything else is a bug and keeps its stack. */
+export function reportFailure(err: unknown): void {
+  const text = err instanceof FnbuildError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err);
+  process.stderr.write(`\nnx-fnbuild: ${text}\n`);
+}
