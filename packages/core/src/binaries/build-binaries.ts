@@ -84,17 +84,17 @@ export async function buildBinaries(req: BuildBinariesRequest): Promise<BuildBin
   const opts = parseOptions(buildBinariesOptionsSchema, req.options, 'build-binaries');
   const baseEnv = req.env ?? process.env;
   const processEnv = { ...baseEnv, ...(opts.env ?? {}) };
-  const tc = await loadToolchain(req.projectRoot, processEnv);
   const store = await Store.open(defaultCacheDir(req.workspaceRoot, baseEnv, opts.cacheDir));
   try {
-    const module = await loadModule(tc, req.projectRoot);
+    const tc = await loadToolchain(req.projectRoot, processEnv, store);
+    const module = await loadModule(tc, store, req.projectRoot);
     const platforms: Platform[] = opts.platforms ? parsePlatforms(opts.platforms) : [platformFromGoEnv(tc.env)];
     const supported = await distList(tc, store);
     platforms.forEach((p) => checkSupported(p, supported));
     const specs: TargetSpec[] | undefined = opts.targets?.map((t) => (typeof t === 'string' ? { path: t } : t));
     const targets = await resolveTargets(tc, store, module, req.projectRoot, specs);
 
-    const info = sourceInfo(req.projectRoot, processEnv, opts.version);
+    const info = sourceInfo(req.projectRoot, processEnv, opts.version, store);
     const ldflags = await expandTemplate([opts.ldflags ?? []].flat().join(' '), 'ldflags', info, processEnv);
     const settings: CompileSettings = { flags: opts.flags ?? [], tags: opts.tags ?? [], ldflags, cgo: opts.cgo ?? false, env: opts.env ?? {} };
     const outputPath = resolve(req.workspaceRoot, opts.outputPath ?? join(relative(req.workspaceRoot, req.projectRoot), 'bin'));

@@ -1,4 +1,10 @@
+import { promises as fs } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { pureMemo } from '../cache/pure-memo';
+import type { Store } from '../cache/store';
+import type { StatMemo } from '../cache/stat-memo';
 import { run } from '../process/run';
+import { keyOf } from '../util/hash';
 
 /** What the templates {version}, {commit}, {shortCommit} and {date} expand to. */
 export interface SourceInfo {
@@ -20,20 +26,53 @@ async function git(dir: string, args: string[], env: Record<string, string | und
   }
 }
 
+async function refsSnapshot(dir: string, memo: StatMemo): Promise<[string, string | null][]> {
+  const out: [string, string | null][] = [];
+  const entries = await fs.readdir(dir, { withFileTypes: true }).catch(() => []);
+  for (const e of entries) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) out.push(...(await refsSnapshot(p, memo)));
+    else out.push([p, (await memo.digest(p))?.digest ?? null]);
+  }
+  return out.sort(([a], [b]) => (a < b ? -1 : 1));
+}
+
+/**
+ * What rev-parse, log and describe answers depend on: HEAD, packed-refs and every
+ * branch and tag ref (commits are immutable). Undefined (no memo) for a worktree or
+ * submodule, where .git is a file, and outside git.
+ */
+async function gitState(dir: string, memo: StatMemo): Promise<unknown | undefined> {
+  for (let d = dir; ; d = dirname(d)) {
+    const st = await fs.stat(join(d, '.git')).catch(() => undefined);
+    if (st?.isDirectory()) {
+      const git = join(d, '.git');
+      const digest = async (f: string) => (await memo.digest(join(git, f)))?.digest ?? null;
+      return { git, head: await digest('HEAD'), packed: await digest('packed-refs'), refs: await refsSnapshot(join(git, 'refs'), memo) };
+    }
+    if (st || dirname(d) === d) return undefined;
+  }
+}
+
 /**
  * Reads git lazily and once: a build whose templates need none of these facts never
  * starts git. version: the explicit option, else `git describe --tags` without its
  * leading "v" (as GoReleaser's {{.Version}}), else 0.0.0-dev.
  */
-export function sourceInfo(dir: string, env: Record<string, string | undefined>, explicitVersion?: string): () => Promise<SourceInfo> {
+export function sourceInfo(dir: string, env: Record<string, string | undefined>, explicitVersion?: string, store?: Store): () => Promise<SourceInfo> {
   let p: Promise<SourceInfo> | undefined;
+  const readGit = () =>
+    Promise.all([
+      git(dir, ['rev-parse', 'HEAD'], env),
+      git(dir, ['log', '-1', '--format=%ct'], env),
+      explicitVersion ? undefined : git(dir, ['describe', '--tags', '--abbrev=7'], env),
+    ]);
   return () =>
     (p ??= (async () => {
-      const [commit, commitTime, describe] = await Promise.all([
-        git(dir, ['rev-parse', 'HEAD'], env),
-        git(dir, ['log', '-1', '--format=%ct'], env),
-        explicitVersion ? undefined : git(dir, ['describe', '--tags', '--abbrev=7'], env),
-      ]);
+      const state = store && (await gitState(dir, store.statMemo));
+      const [commit, commitTime, describe] = state
+        ? await pureMemo(store, keyOf({ kind: 'git-facts', v: 1, dir, state, explicit: !!explicitVersion }), readGit)
+        : await readGit();
       const sde = env.SOURCE_DATE_EPOCH?.trim();
       const epoch = sde && /^\d+$/.test(sde) ? Number(sde) : commitTime && /^\d+$/.test(commitTime) ? Number(commitTime) : 0;
       return {

@@ -1,6 +1,9 @@
 import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { pureMemo } from '../cache/pure-memo';
+import type { Store } from '../cache/store';
 import { runOk } from '../process/run';
 import { FnbuildError } from '../util/errors';
+import { keyOf } from '../util/hash';
 import type { Toolchain } from './toolchain';
 
 /** The Go module a project lives in, and every file that decides its build list. */
@@ -32,15 +35,21 @@ interface WorkFileJson {
 
 const isLocalPath = (p: string) => p.startsWith('./') || p.startsWith('../') || isAbsolute(p);
 
+/** `go mod edit -json FILE` / `go work edit -json FILE`, memoized by the file's digest. */
+async function editJson<T>(tc: Toolchain, store: Store, verb: 'mod' | 'work', file: string): Promise<T> {
+  const digest = (await store.statMemo.digest(file))?.digest ?? null;
+  const key = keyOf({ kind: `${verb}-edit`, v: 1, go: tc.version, file, digest });
+  return pureMemo(store, key, async () => JSON.parse(await runOk(tc.go, [verb, 'edit', '-json', file], { cwd: dirname(file), env: tc.processEnv })) as T);
+}
+
 /** Reads module facts through the go command (`go mod edit -json`, `go work edit -json`), never by parsing. */
-export async function loadModule(tc: Toolchain, projectDir: string): Promise<GoModule> {
+export async function loadModule(tc: Toolchain, store: Store, projectDir: string): Promise<GoModule> {
   const gomod = tc.env.GOMOD ?? '';
   if (!gomod || gomod === '/dev/null' || gomod === 'NUL') {
     throw new FnbuildError(`no go.mod found in ${projectDir} or any folder above it`, 'Create one with `go mod init <module path>` in the module root.');
   }
   const dir = dirname(gomod);
-  const opts = { cwd: dir, env: tc.processEnv };
-  const modJson = JSON.parse(await runOk(tc.go, ['mod', 'edit', '-json', gomod], opts)) as ModFileJson;
+  const modJson = await editJson<ModFileJson>(tc, store, 'mod', gomod);
   const files = new Set<string>();
   const addModule = (moduleDir: string, withSum: boolean) => {
     files.add(join(moduleDir, 'go.mod'));
@@ -54,7 +63,7 @@ export async function loadModule(tc: Toolchain, projectDir: string): Promise<GoM
   if (gowork && gowork !== 'off') {
     workFile = gowork;
     const workDir = dirname(gowork);
-    const work = JSON.parse(await runOk(tc.go, ['work', 'edit', '-json', gowork], { ...opts, cwd: workDir })) as WorkFileJson;
+    const work = await editJson<WorkFileJson>(tc, store, 'work', gowork);
     files.add(gowork);
     files.add(`${gowork}.sum`);
     for (const u of work.Use ?? []) addModule(resolve(workDir, u.DiskPath), true);

@@ -1,7 +1,10 @@
 import { constants, promises as fs } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { delimiter, dirname, join, resolve } from 'node:path';
+import { pureMemo } from '../cache/pure-memo';
+import type { Store } from '../cache/store';
 import { run } from '../process/run';
 import { FnbuildError } from '../util/errors';
+import { keyOf } from '../util/hash';
 
 export type GoEnv = Record<string, string>;
 
@@ -56,19 +59,57 @@ export async function findGo(env: Record<string, string | undefined>): Promise<s
   );
 }
 
-/** Finds go, reads `go env -json` in `cwd`, and checks the version. */
-export async function loadToolchain(cwd: string, env: Record<string, string | undefined> = process.env): Promise<Toolchain> {
-  const go = await findGo(env);
+const ENV_NAMES = /^(GO|CGO_)|^(CC|CXX|FC|AR|PKG_CONFIG|GCCGO|HOME|XDG_CONFIG_HOME|XDG_CACHE_HOME)$/;
+
+/**
+ * Everything `go env` in `cwd` can depend on: the go binary itself, GOROOT's go.env and
+ * VERSION, the user's go env file, the GO and CGO_ variables, and which go.mod/go.work
+ * files sit in cwd and above (GOMOD, GOWORK, and GOTOOLCHAIN switches come from those).
+ */
+async function goEnvInputs(go: string, cwd: string, env: Record<string, string | undefined>, store: Store): Promise<unknown> {
+  const memo = store.statMemo;
+  const real = await fs.realpath(go);
+  const st = await fs.stat(real, { bigint: true });
+  const goroot = resolve(dirname(real), '..');
+  const digest = async (f: string) => (await memo.digest(f))?.digest ?? null;
+  const ancestors: unknown[] = [];
+  for (let d = cwd; ; d = dirname(d)) {
+    ancestors.push([d, await digest(join(d, 'go.mod')), await digest(join(d, 'go.work'))]);
+    if (dirname(d) === d) break;
+  }
+  const goenvFile = env.GOENV || join(env.XDG_CONFIG_HOME || join(env.HOME ?? '/', '.config'), 'go', 'env');
+  const vars = Object.entries(env).filter(([k, v]) => v !== undefined && ENV_NAMES.test(k)).sort(([a], [b]) => (a < b ? -1 : 1));
+  return {
+    kind: 'go-env',
+    v: 1,
+    go: [real, st.size.toString(), st.mtimeNs.toString(), st.ino.toString()],
+    goroot: [await digest(join(goroot, 'go.env')), await digest(join(goroot, 'VERSION'))],
+    goenv: await digest(goenvFile),
+    ancestors,
+    vars,
+  };
+}
+
+async function readGoEnv(go: string, cwd: string, env: Record<string, string | undefined>): Promise<GoEnv> {
   const r = await run(go, ['env', '-json'], { cwd, env });
   if (r.exitCode !== 0) {
     throw new FnbuildError(`${go} env -json failed in ${cwd} (exit ${r.exitCode}):\n${r.stderr.trim()}`, 'Check the Go installation and the go.mod/go.work above this directory.');
   }
-  let goEnv: GoEnv;
   try {
-    goEnv = JSON.parse(r.stdout) as GoEnv;
+    return JSON.parse(r.stdout) as GoEnv;
   } catch {
     throw new FnbuildError(`${go} env -json printed something that is not JSON; is ${go} really the go command?`);
   }
+}
+
+/**
+ * Finds go, reads `go env -json` in `cwd` (memoized in the store by everything it
+ * depends on, so a no-op build starts no process), and checks the version.
+ */
+export async function loadToolchain(cwd: string, env: Record<string, string | undefined> = process.env, store?: Store): Promise<Toolchain> {
+  const go = await findGo(env);
+  const key = store ? keyOf(await goEnvInputs(go, cwd, env, store)) : '';
+  const goEnv = await pureMemo(store, key, () => readGoEnv(go, cwd, env));
   const version = goEnv.GOVERSION ?? '';
   const semver = parseGoVersion(version);
   if (!semver) {
