@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { buildBinaries, defaultCacheDir } from './binaries/build-binaries';
 import { consoleReporter, formatMs } from './graph/console-reporter';
 import { DEFAULT_MAX_CACHE_BYTES, parseSize, pruneStore } from './cache/prune';
-import { FnbuildError } from './util/errors';
+import { isUserError } from './util/errors';
 
 const USAGE = `fnbuild: the nx-fnbuild engine without Nx
 
@@ -75,7 +75,7 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
-    process.stderr.write(err instanceof FnbuildError ? `error: ${err.message}\n` : `${(err as Error).stack ?? String(err)}\n`);
+    process.stderr.write(isUserError(err) ? `error: ${err.message}\n` : `${(err as Error).stack ?? String(err)}\n`);
     process.exit(1);
   },
 );

@@ -6,4 +6,4 @@ export { consoleReporter, formatMs } from './graph/console-reporter';
 export type { NodeEvent, Reporter } from './graph/reporting';
 export { pruneStore, parseSize, DEFAULT_MAX_CACHE_BYTES, type PruneResult } from './cache/prune';
 export { loadToolchain, parseGoVersion, type Toolchain } from './go/toolchain';
-export { FnbuildError } from './util/errors';
+export { FnbuildError, isUserError } from './util/errors';

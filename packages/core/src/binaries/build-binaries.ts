@@ -95,7 +95,7 @@ export async function buildBinaries(req: BuildBinariesRequest): Promise<BuildBin
     const targets = await resolveTargets(tc, store, module, req.projectRoot, specs);
 
     const info = sourceInfo(req.projectRoot, processEnv, opts.version, store);
-    const ldflags = await expandTemplate([opts.ldflags ?? []].flat().join(' '), 'ldflags', info, processEnv);
+    const ldflags = await expandTemplate([opts.ldflags ?? []].flat().join(' '), 'ldflags', info, processEnv, opts.version);
     const settings: CompileSettings = { flags: opts.flags ?? [], tags: opts.tags ?? [], ldflags, cgo: opts.cgo ?? false, env: opts.env ?? {} };
     const outputPath = resolve(req.workspaceRoot, opts.outputPath ?? join(relative(req.workspaceRoot, req.projectRoot), 'bin'));
 

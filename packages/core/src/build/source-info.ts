@@ -37,20 +37,24 @@ async function refsSnapshot(dir: string, memo: StatMemo): Promise<[string, strin
   return out.sort(([a], [b]) => (a < b ? -1 : 1));
 }
 
+type GitState = { kind: 'none' } | { kind: 'opaque' } | { kind: 'repo'; signature: unknown };
+
 /**
- * What rev-parse, log and describe answers depend on: HEAD, packed-refs and every
- * branch and tag ref (commits are immutable). Undefined (no memo) for a worktree or
- * submodule, where .git is a file, and outside git.
+ * Where the git facts come from. 'repo': a .git folder whose HEAD, packed-refs and
+ * branch/tag refs (commits are immutable) decide every answer, so the answers can be
+ * memoized by them. 'opaque': .git is a file (worktree, submodule), ask git every time.
+ * 'none': not in a repository, nothing to ask.
  */
-async function gitState(dir: string, memo: StatMemo): Promise<unknown | undefined> {
+async function gitState(dir: string, memo: StatMemo): Promise<GitState> {
   for (let d = dir; ; d = dirname(d)) {
     const st = await fs.stat(join(d, '.git')).catch(() => undefined);
     if (st?.isDirectory()) {
       const git = join(d, '.git');
       const digest = async (f: string) => (await memo.digest(join(git, f)))?.digest ?? null;
-      return { git, head: await digest('HEAD'), packed: await digest('packed-refs'), refs: await refsSnapshot(join(git, 'refs'), memo) };
+      return { kind: 'repo', signature: { git, head: await digest('HEAD'), packed: await digest('packed-refs'), refs: await refsSnapshot(join(git, 'refs'), memo) } };
     }
-    if (st || dirname(d) === d) return undefined;
+    if (st) return { kind: 'opaque' };
+    if (dirname(d) === d) return { kind: 'none' };
   }
 }
 
@@ -67,12 +71,16 @@ export function sourceInfo(dir: string, env: Record<string, string | undefined>,
       git(dir, ['log', '-1', '--format=%ct'], env),
       explicitVersion ? undefined : git(dir, ['describe', '--tags', '--abbrev=7'], env),
     ]);
+  const gitFacts = async (): Promise<(string | undefined | null)[]> => {
+    if (!store) return readGit();
+    const state = await gitState(dir, store.statMemo);
+    if (state.kind === 'none') return [];
+    if (state.kind === 'opaque') return readGit();
+    return pureMemo(store, keyOf({ kind: 'git-facts', v: 1, dir, state: state.signature, explicit: !!explicitVersion }), readGit);
+  };
   return () =>
     (p ??= (async () => {
-      const state = store && (await gitState(dir, store.statMemo));
-      const [commit, commitTime, describe] = state
-        ? await pureMemo(store, keyOf({ kind: 'git-facts', v: 1, dir, state, explicit: !!explicitVersion }), readGit)
-        : await readGit();
+      const [commit, commitTime, describe] = await gitFacts();
       const sde = env.SOURCE_DATE_EPOCH?.trim();
       const epoch = sde && /^\d+$/.test(sde) ? Number(sde) : commitTime && /^\d+$/.test(commitTime) ? Number(commitTime) : 0;
       return {

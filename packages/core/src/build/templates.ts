@@ -5,9 +5,9 @@ const PLACEHOLDER = /\{([A-Za-z][A-Za-z0-9_.]*)\}/g;
 const NAMES = ['version', 'commit', 'shortCommit', 'date'] as const;
 export const TEMPLATE_HELP = 'valid placeholders: {version}, {commit}, {shortCommit}, {date}, {env.NAME}';
 
-/** True when the text has a placeholder that needs git or the version. */
-export function needsSourceInfo(text: string): boolean {
-  return [...text.matchAll(PLACEHOLDER)].some((m) => !m[1].startsWith('env.'));
+/** The non-env placeholders the text uses ("version", "commit", ...). */
+export function placeholdersIn(text: string): string[] {
+  return [...new Set([...text.matchAll(PLACEHOLDER)].map((m) => m[1]).filter((n) => !n.startsWith('env.')))];
 }
 
 /**
@@ -20,8 +20,11 @@ export async function expandTemplate(
   what: string,
   info: () => Promise<SourceInfo>,
   env: Record<string, string | undefined>,
+  explicitVersion?: string,
 ): Promise<string> {
-  const facts = needsSourceInfo(text) ? await info() : undefined;
+  const used = placeholdersIn(text);
+  // An explicit version is all "{version}" needs: git is asked only for what only git knows.
+  const facts = used.length === 0 ? undefined : explicitVersion !== undefined && used.every((n) => n === 'version') ? ({ version: explicitVersion } as SourceInfo) : await info();
   return text.replace(PLACEHOLDER, (whole, name: string) => {
     if (name.startsWith('env.')) {
       const v = env[name.slice(4)];

@@ -8,3 +8,8 @@ export class FnbuildError extends Error {
     super(hint ? `${message}\n  ${hint}` : message);
   }
 }
+
+/** Errors whose message is the whole story for the user (no stack trace needed). */
+export function isUserError(err: unknown): err is Error {
+  return err instanceof Error && (err instanceof FnbuildError || err.name === 'PlatformError' || err.name === 'FnbuildError');
+}

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { ExecutorContext } from '@nx/devkit';
-import { FnbuildError } from '@nx-fnbuild/core';
+import { isUserError } from '@nx-fnbuild/core';
 
 export function projectRootOf(context: ExecutorContext): string {
   const name = context.projectName;
@@ -29,6 +29,6 @@ export function resolveTokens(options: Record<string, unknown>, context: Executo
 
 /** A user error is its message; anything else is a bug and keeps its stack. */
 export function reportFailure(err: unknown): void {
-  const text = err instanceof FnbuildError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err);
+  const text = isUserError(err) ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err);
   process.stderr.write(`\nnx-fnbuild: ${text}\n`);
 }
