@@ -1,3 +1,4 @@
+import { promises as fs } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
 import { run } from '../process/run';
 import { FnbuildError } from '../util/errors';
@@ -40,7 +41,7 @@ interface ListedPackage {
 }
 
 const FILE_FIELDS = ['GoFiles', 'CgoFiles', 'CFiles', 'CXXFiles', 'MFiles', 'HFiles', 'FFiles', 'SFiles', 'SwigFiles', 'SwigCXXFiles', 'SysoFiles', 'EmbedFiles'];
-const FIELDS = ['ImportPath', 'Dir', 'Name', 'Standard', 'Match', 'Deps', 'Error', 'DepsErrors', ...FILE_FIELDS];
+const FIELDS = ['ImportPath', 'Dir', 'Name', 'Standard', 'Match', 'Deps', 'Error', 'DepsErrors', 'EmbedPatterns', ...FILE_FIELDS];
 
 const under = (path: string, root: string | undefined) => !!root && (path === root || path.startsWith(root + sep));
 
@@ -71,9 +72,12 @@ export async function listTargets(
   for (const p of pkgs) {
     if (!inWorkspace(p)) continue;
     dirs.add(p.Dir!);
-    // Every folder between the package and an embedded file: a file added there can change the embed set.
-    for (const f of (p.EmbedFiles as string[] | undefined) ?? []) {
-      for (let d = dirname(join(p.Dir!, f)); under(d, p.Dir!) && d !== p.Dir; d = dirname(d)) dirs.add(d);
+    // Every folder an embed pattern reaches into: a file added anywhere there can change the embed set.
+    for (const pattern of (p.EmbedPatterns as string[] | undefined) ?? []) {
+      const segments = pattern.replace(/^all:/, '').split('/');
+      const glob = segments.findIndex((seg) => /[*?[\\]/.test(seg));
+      const fixed = join(p.Dir!, ...(glob < 0 ? segments : segments.slice(0, glob)));
+      for (const d of await dirsWithin(p.Dir!, fixed)) dirs.add(d);
     }
   }
 
@@ -96,6 +100,25 @@ export async function listTargets(
     };
   });
   return { targets, dirs: [...dirs].sort() };
+}
+
+async function subdirsOf(dir: string): Promise<string[]> {
+  const entries = await fs.readdir(dir, { withFileTypes: true }).catch(() => []);
+  const out: string[] = [];
+  for (const e of entries) {
+    if (!e.isDirectory()) continue;
+    out.push(join(dir, e.name), ...(await subdirsOf(join(dir, e.name))));
+  }
+  return out;
+}
+
+/** The folders from the package down to `path` (an embed pattern's fixed prefix), and every folder below it. */
+async function dirsWithin(pkgDir: string, path: string): Promise<string[]> {
+  const isDir = (await fs.stat(path).catch(() => undefined))?.isDirectory() ?? false;
+  const out: string[] = [];
+  for (let d = isDir ? path : dirname(path); under(d, pkgDir) && d !== pkgDir; d = dirname(d)) out.push(d);
+  if (isDir) out.push(...(await subdirsOf(path)));
+  return out;
 }
 
 /** Absolute paths in go's messages, made relative to the module so they read like compiler output. */
