@@ -4,7 +4,7 @@ import { pureMemo } from '../cache/pure-memo';
 import type { Store } from '../cache/store';
 import { run } from '../process/run';
 import { FnbuildError } from '../util/errors';
-import { keyOf } from '../util/hash';
+import { keyOf, sha256 } from '../util/hash';
 
 export type GoEnv = Record<string, string>;
 
@@ -16,7 +16,7 @@ export interface Toolchain {
   version: string;
   /** [major, minor, patch] of version. */
   semver: [number, number, number];
-  /** `go env -json`, read in the directory the build runs from. */
+  /** `go env -json`, read in the directory the build runs from; settings that can hold credentials (GOPROXY, GOPRIVATE, ...) as digests. */
   env: GoEnv;
   /** The environment every go command of this build gets. */
   processEnv: Record<string, string | undefined>;
@@ -90,6 +90,19 @@ async function goEnvInputs(go: string, cwd: string, env: Record<string, string |
   };
 }
 
+/**
+ * Settings that can carry credentials (https://user:token@proxy/...) are only ever
+ * compared, never used: keep their digest, so they reach neither the store nor a log.
+ * The go commands themselves get the real values from the process environment.
+ */
+const SECRET_CAPABLE = ['GOPROXY', 'GOSUMDB', 'GONOSUMDB', 'GONOSUMCHECK', 'GOPRIVATE', 'GONOPROXY', 'GOINSECURE', 'GOAUTH', 'GOVCS'];
+
+function redactSecrets(env: GoEnv): GoEnv {
+  const out = { ...env };
+  for (const name of SECRET_CAPABLE) if (out[name]) out[name] = sha256(out[name]);
+  return out;
+}
+
 async function readGoEnv(go: string, cwd: string, env: Record<string, string | undefined>): Promise<GoEnv> {
   const r = await run(go, ['env', '-json'], { cwd, env });
   if (r.exitCode !== 0) {
@@ -109,7 +122,7 @@ async function readGoEnv(go: string, cwd: string, env: Record<string, string | u
 export async function loadToolchain(cwd: string, env: Record<string, string | undefined> = process.env, store?: Store): Promise<Toolchain> {
   const go = await findGo(env);
   const key = store ? keyOf(await goEnvInputs(go, cwd, env, store)) : '';
-  const goEnv = await pureMemo(store, key, () => readGoEnv(go, cwd, env));
+  const goEnv = await pureMemo(store, key, async () => redactSecrets(await readGoEnv(go, cwd, env)));
   const version = goEnv.GOVERSION ?? '';
   const semver = parseGoVersion(version);
   if (!semver) {
