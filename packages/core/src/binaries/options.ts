@@ -19,16 +19,24 @@ const flag = z
   .string()
   .regex(/^-/, 'a go build flag starts with "-", e.g. "-race" or "-gcflags=all=-N"')
   .refine((f) => !RESERVED_FLAGS.includes(f.split('=')[0].replace(/^--/, '-')), {
-    message: `-o, -ldflags, -tags and -trimpath are set by nx-fnbuild; use the outputPath, ldflags and tags options (-trimpath is always on)`,
+    message: `-o, -ldflags, -tags, -trimpath and -buildmode are set by nx-fnbuild; use the outputPath, ldflags and tags options (-trimpath is always on, -buildmode is exe)`,
   });
 
 const FORBIDDEN_ENV = ['GOOS', 'GOARCH', 'GOARM', 'GOAMD64', 'GOARM64', 'GO386', 'GORISCV64', 'CGO_ENABLED'];
 
 export const buildSettingsSchema = z.object({
   /** Main packages relative to the project root; default: the root if main, else cmd/*. */
-  targets: z.array(z.union([z.string().min(1), z.object({ path: z.string().min(1), name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/).optional() }).strict()])).min(1).optional(),
+  targets: z
+    .array(
+      z.union([
+        z.string().min(1),
+        z.object({ path: z.string().min(1), name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'a binary name is letters, digits, ".", "_" or "-"').optional() }).strict('valid keys: path, name'),
+      ]),
+    )
+    .min(1)
+    .optional(),
   platforms: list(platform).pipe(z.array(z.string()).min(1, 'give at least one platform, e.g. ["linux/amd64"]')).optional(),
-  ldflags: z.union([z.string(), z.array(z.string())]).optional(),
+  ldflags: z.union([z.string(), z.array(z.string())], { errorMap: () => ({ message: 'ldflags is a string or a list of strings' }) }).optional(),
   flags: list(flag).optional(),
   tags: list(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'a build tag is letters, digits, "_", "." or "-"')).optional(),
   env: z
@@ -53,12 +61,20 @@ export function parseOptions<S extends z.ZodTypeAny>(schema: S, input: unknown, 
   if (r.success) return r.data;
   const lines = r.error.issues.map((issue) => {
     const path = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
-    const value = issue.path.reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[k as PropertyKey] : undefined), input);
-    const shown = value === undefined ? '' : ` (got ${JSON.stringify(value)})`;
+    // The value as the schema saw it: a comma-separated string is a list there.
+    const value = issue.path.reduce<unknown>((v, k) => {
+      if (typeof v === 'string' && typeof k === 'number') return v.split(',').map((x) => x.trim()).filter(Boolean)[k];
+      return v && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[k as PropertyKey] : undefined;
+    }, input);
     if (issue.code === 'unrecognized_keys') {
-      const known = Object.keys((schema as unknown as z.ZodObject<z.ZodRawShape>).shape ?? {}).join(', ');
-      return `unknown option${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}; valid options: ${known}`;
+      const keys = issue.keys.map((k) => `"${k}"`).join(', ');
+      if (issue.path.length === 0) {
+        const known = Object.keys((schema as unknown as z.AnyZodObject).shape ?? {}).join(', ');
+        return `unknown option${issue.keys.length > 1 ? 's' : ''} ${keys}; valid options: ${known}`;
+      }
+      return `option "${path}": unknown key${issue.keys.length > 1 ? 's' : ''} ${keys}; ${issue.message}`;
     }
+    const shown = value === undefined ? '' : ` (got ${JSON.stringify(value)})`;
     return `option "${path || '(options)'}"${shown}: ${issue.message}`;
   });
   throw new FnbuildError(`invalid ${where} options:\n  ${lines.join('\n  ')}`);

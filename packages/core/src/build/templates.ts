@@ -23,6 +23,8 @@ export async function expandTemplate(
   explicitVersion?: string,
 ): Promise<string> {
   const used = placeholdersIn(text);
+  const unknown = used.find((n) => !(NAMES as readonly string[]).includes(n));
+  if (unknown) throw new FnbuildError(`${what} has an unknown placeholder {${unknown}}`, TEMPLATE_HELP);
   // An explicit version is all "{version}" needs: git is asked only for what only git knows.
   const facts = used.length === 0 ? undefined : explicitVersion !== undefined && used.every((n) => n === 'version') ? ({ version: explicitVersion } as SourceInfo) : await info();
   return text.replace(PLACEHOLDER, (whole, name: string) => {

@@ -62,15 +62,15 @@ export async function pruneStore(root: string, maxBytes: number): Promise<PruneR
   let liveBytes = 0;
   let entriesRemoved = 0;
   for (const e of entries) {
-    let hexes: string[] = [];
+    let hexes: string[] | undefined; // undefined: unreadable, dropped; [] (a modules entry): kept by recency
     try {
       const parsed = JSON.parse(await fs.readFile(e.path, 'utf8')) as { files?: Record<string, { digest: string }> };
       hexes = Object.values(parsed.files ?? {}).map((f) => f.digest.slice(7));
     } catch {
       /* unreadable: drop it */
     }
-    const added = hexes.filter((h) => !live.has(h)).reduce((n, h) => n + (blobSize.get(h) ?? 0), 0);
-    if (hexes.length && liveBytes + added <= maxBytes * 0.8) {
+    const added = (hexes ?? []).filter((h) => !live.has(h)).reduce((n, h) => n + (blobSize.get(h) ?? 0), 0);
+    if (hexes && liveBytes + added <= maxBytes * 0.8) {
       hexes.forEach((h) => live.add(h));
       liveBytes += added;
     } else {
