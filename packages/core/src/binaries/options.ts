@@ -54,6 +54,7 @@ export const buildSettingsSchema = z.object({
 export const buildBinariesOptionsSchema = buildSettingsSchema.extend({ outputPath: z.string().min(1).optional() }).strict();
 
 export type BuildBinariesOptions = z.infer<typeof buildBinariesOptionsSchema>;
+export type BuildSettings = z.infer<typeof buildSettingsSchema>;
 
 /** Validates options; an error names each bad option, the value given and what is valid. */
 export function parseOptions<S extends z.ZodTypeAny>(schema: S, input: unknown, where: string): z.infer<S> {
