@@ -7,3 +7,7 @@ export type { NodeEvent, Reporter } from './graph/reporting';
 export { pruneStore, parseSize, DEFAULT_MAX_CACHE_BYTES, type PruneResult } from './cache/prune';
 export { loadToolchain, parseGoVersion, type Toolchain } from './go/toolchain';
 export { FnbuildError, isUserError } from './util/errors';
+export { buildImage, type BuildImageRequest, type BuildImageResult, type BuiltImage } from './images/build-image';
+export { buildImageOptionsSchema, type BuildImageOptions } from './images/options';
+export type { Base, PlatformBase, BaseLayer } from './images/base';
+export type { BuildSession, BuildRequest } from './binaries/session';

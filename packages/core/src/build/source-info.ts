@@ -15,6 +15,25 @@ export interface SourceInfo {
   date: string;
   /** The same instant in seconds. */
   epoch: number;
+  /** The origin remote as a web URL, credentials removed (the image's source annotation). */
+  source?: string;
+}
+
+/**
+ * "https://user:token@host/org/repo.git" → "https://host/org/repo"; "git@host:org/repo.git"
+ * → "https://host/org/repo". Credentials never travel into an image.
+ */
+export function publicSourceUrl(remote: string | undefined | null): string | undefined {
+  if (!remote) return undefined;
+  const scp = /^[\w.-]+@([\w.-]+):(?!\/\/)(.+)$/.exec(remote);
+  let url: URL;
+  try {
+    url = new URL(scp ? `https://${scp[1]}/${scp[2]}` : remote);
+  } catch {
+    return undefined;
+  }
+  if (!['http:', 'https:', 'ssh:', 'git:'].includes(url.protocol)) return undefined;
+  return `https://${url.host}${url.pathname.replace(/\.git$/, '').replace(/\/$/, '')}`;
 }
 
 async function git(dir: string, args: string[], env: Record<string, string | undefined>): Promise<string | undefined> {
@@ -51,7 +70,7 @@ async function gitState(dir: string, memo: StatMemo): Promise<GitState> {
     if (st?.isDirectory()) {
       const git = join(d, '.git');
       const digest = async (f: string) => (await memo.digest(join(git, f)))?.digest ?? null;
-      return { kind: 'repo', signature: { git, head: await digest('HEAD'), packed: await digest('packed-refs'), refs: await refsSnapshot(join(git, 'refs'), memo) } };
+      return { kind: 'repo', signature: { git, head: await digest('HEAD'), config: await digest('config'), packed: await digest('packed-refs'), refs: await refsSnapshot(join(git, 'refs'), memo) } };
     }
     if (st) return { kind: 'opaque' };
     if (dirname(d) === d) return { kind: 'none' };
@@ -70,17 +89,18 @@ export function sourceInfo(dir: string, env: Record<string, string | undefined>,
       git(dir, ['rev-parse', 'HEAD'], env),
       git(dir, ['log', '-1', '--format=%ct'], env),
       explicitVersion ? undefined : git(dir, ['describe', '--tags', '--abbrev=7'], env),
+      git(dir, ['config', '--get', 'remote.origin.url'], env).then(publicSourceUrl),
     ]);
   const gitFacts = async (): Promise<(string | undefined | null)[]> => {
     if (!store) return readGit();
     const state = await gitState(dir, store.statMemo);
     if (state.kind === 'none') return [];
     if (state.kind === 'opaque') return readGit();
-    return pureMemo(store, keyOf({ kind: 'git-facts', v: 1, dir, state: state.signature, explicit: !!explicitVersion }), readGit);
+    return pureMemo(store, keyOf({ kind: 'git-facts', v: 2, dir, state: state.signature, explicit: !!explicitVersion }), readGit);
   };
   return () =>
     (p ??= (async () => {
-      const [commit, commitTime, describe] = await gitFacts();
+      const [commit, commitTime, describe, source] = await gitFacts();
       const sde = env.SOURCE_DATE_EPOCH?.trim();
       const epoch = sde && /^\d+$/.test(sde) ? Number(sde) : commitTime && /^\d+$/.test(commitTime) ? Number(commitTime) : 0;
       return {
@@ -89,6 +109,7 @@ export function sourceInfo(dir: string, env: Record<string, string | undefined>,
         shortCommit: commit ? commit.slice(0, 7) : 'unknown',
         date: new Date(epoch * 1000).toISOString().replace(/\.000Z$/, 'Z'),
         epoch,
+        source: source ?? undefined,
       };
     })());
 }

@@ -23,6 +23,8 @@ export interface NodeResult<T> {
   data: T;
   /** name → path of a file the node wrote inside its scratch directory. */
   files?: Record<string, string>;
+  /** name → a blob the node already put in the store itself (a streamed layer, say). */
+  blobs?: Record<string, BlobRef>;
 }
 
 export interface Outcome<T> {
@@ -46,7 +48,7 @@ export function directRunner(store: Store): Runner {
       const scratch = await store.tempDir(node.kind);
       try {
         const result = await node.run(scratch);
-        const files: Record<string, BlobRef> = {};
+        const files: Record<string, BlobRef> = { ...(result.blobs ?? {}) };
         for (const [name, path] of Object.entries(result.files ?? {})) files[name] = await store.putFile(path, { move: true });
         return { data: result.data, files, cached: false, ms: performance.now() - started };
       } finally {
