@@ -1,1 +1,2 @@
 export { default as buildBinariesExecutor } from './executors/build-binaries/executor';
+export { default as buildImageExecutor } from './executors/build-image/executor';
