@@ -27,8 +27,10 @@ export interface Base {
   name?: string;
   /** The digest the reference resolved to (index or manifest): the base.digest annotation. */
   digest?: Digest;
-  /** The platforms the base offers; undefined: any linux platform. */
+  /** Which of the platforms asked for the base can serve; undefined: any linux platform. */
   platforms?: Platform[];
+  /** Releases connections (a registry base). */
+  close?(): Promise<void>;
   forPlatform(p: Platform): Promise<PlatformBase>;
 }
 

@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parseOptions } from '../binaries/options';
-import { settleAll, throwFailures, withSession, type BuildRequest, type BuildSession } from '../binaries/session';
+import { settleAll, throwFailures, withSession, type BuildRequest } from '../binaries/session';
 import { expandTemplate } from '../build/templates';
 import type { BlobRef } from '../cache/store';
 import type { Outcome } from '../graph/node';
@@ -15,14 +15,13 @@ import { writeFileAtomic } from '../util/fs-atomic';
 import { imageNode, indexNode, platformLabel } from './assemble';
 import { scratch, type Base, type PlatformBase } from './base';
 import { binaryLayerNode, filesLayerNode, type LayerData } from './layers';
-import { buildImageOptionsSchema, type BuildImageOptions } from './options';
+import { buildImageOptionsSchema } from './options';
+import { registryBase } from './registry-base';
 import { buildInfoNode, spdxDocument } from './sbom';
 
 export interface BuildImageRequest extends BuildRequest {
   /** The Nx project's name: the default image name. Default: the project folder's name. */
   projectName?: string;
-  /** Resolves a base image reference (the registry client); without it only scratch works. */
-  resolveBase?: (ref: string, s: BuildSession, opts: BuildImageOptions) => Promise<Base>;
 }
 
 export interface BuiltImage {
@@ -41,20 +40,16 @@ export interface BuiltImage {
 
 export interface BuildImageResult {
   images: BuiltImage[];
+  /** Platforms asked for that the base does not offer (skipped, like ko). */
+  warnings: string[];
 }
 
 const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 
-/** The base offers some platforms: build those asked for that it has; none is an error naming what it has. */
+/** Only the platforms the base offers are built (the base already refused when it has none of them). */
 function choosePlatforms(asked: Platform[], base: Base): { platforms: Platform[]; skipped: Platform[] } {
   if (!base.platforms) return { platforms: asked, skipped: [] };
   const platforms = asked.filter((p) => base.platforms!.some((b) => samePlatform(b, p)));
-  if (!platforms.length) {
-    throw new FnbuildError(
-      `base image ${base.name} has none of the platforms asked for (${asked.map(formatPlatform).join(', ')}); it has ${base.platforms.map(formatPlatform).join(', ')}`,
-      'Pick platforms the base offers, or a base that offers yours.',
-    );
-  }
   return { platforms, skipped: asked.filter((p) => !platforms.includes(p)) };
 }
 
@@ -98,143 +93,145 @@ export async function buildImage(req: BuildImageRequest): Promise<BuildImageResu
     const mtime = info.epoch;
     const created = isoTime(mtime);
     const baseRef = opts.baseImage && opts.baseImage !== 'scratch' ? opts.baseImage : undefined;
-    let base: Base;
-    if (!baseRef) base = scratch(s.runner, s.store, mtime);
-    else if (!req.resolveBase) throw new FnbuildError(`baseImage "${baseRef}" needs the registry client`, 'This build of nx-fnbuild only supports the scratch base.');
-    else base = await req.resolveBase(baseRef, s, opts);
-    const { platforms } = choosePlatforms(s.platforms, base);
+    const base: Base = baseRef ? await registryBase(baseRef, s, opts, ws) : scratch(s.runner, s.store, mtime);
+    try {
+      const { platforms, skipped } = choosePlatforms(s.platforms, base);
+      const warnings = skipped.length ? [`base image ${baseRef} has no ${skipped.map(formatPlatform).join(', ')}: not built`] : [];
 
-    const tags = [...new Set(await Promise.all((opts.tags ?? ['latest', '{version}']).map((t) => expandTemplate(t, 'tags', s.info, s.env, s.version))))];
-    for (const t of tags) if (!TAG.test(t)) throw new FnbuildError(`tag "${t}" is not a valid image tag`, 'A tag is up to 128 letters, digits, "_", "." or "-", not starting with "." or "-".');
+      const tags = [...new Set(await Promise.all((opts.tags ?? ['latest', '{version}']).map((t) => expandTemplate(t, 'tags', s.info, s.env, s.version))))];
+      for (const t of tags) if (!TAG.test(t)) throw new FnbuildError(`tag "${t}" is not a valid image tag`, 'A tag is up to 128 letters, digits, "_", "." or "-", not starting with "." or "-".');
 
-    const projectName = req.projectName ?? basename(req.projectRoot);
-    const several = s.targets.length > 1;
-    const filesLayers = new Map<string, Promise<Outcome<LayerData>>>();
-    const filesLayer = (mediaType: ReturnType<typeof layerTypeFor>) => {
-      let p = filesLayers.get(mediaType);
-      if (!p) {
-        p = filesLayerNode({ projectRoot: req.projectRoot, files: opts.files!, memo: s.store.statMemo, mtime, mediaType, store: s.store }).then((n) => s.runner.run(n));
-        filesLayers.set(mediaType, p);
-      }
-      return p;
-    };
-    const annotations = imageAnnotations({
-      source: info.source,
-      revision: info.commit !== 'unknown' ? info.commit : undefined,
-      version: s.version ?? info.version,
-      created,
-      baseName: base.name,
-      baseDigest: base.digest,
-    });
-
-    const jobs = s.targets.map(async (target): Promise<BuiltImage> => {
-      const name = several ? `${opts.imageName ?? projectName}-${target.name}` : (opts.imageName ?? projectName);
-      const binaryPath = (opts.binaryPath ?? '/app/{name}').split('{name}').join(target.name);
-      const perPlatform = await settleAll(
-        platforms.map(async (p) => {
-          const compiled = await s.compile(target, p);
-          const pb: PlatformBase = await base.forPlatform(p);
-          const mediaType = layerTypeFor(pb.manifestMediaType);
-          const layers: Outcome<LayerData>[] = [];
-          if (opts.files?.length) layers.push(await filesLayer(mediaType));
-          const label = platformLabel(name, p);
-          layers.push(await s.runner.run(binaryLayerNode({ binary: compiled.files.binary, path: binaryPath, label: `layer ${label}`, mtime, mediaType, store: s.store })));
-          const img = await s.runner.run(
-            imageNode({
-              store: s.store,
-              label,
-              platform: p,
-              base: pb,
-              layers: layers.map((l) => l.data),
-              config: {
-                entrypoint: opts.entrypoint ?? [binaryPath],
-                cmd: opts.cmd,
-                env: imageEnv,
-                user: opts.user ?? '65532:65532',
-                workingDir: opts.workingDir,
-                ports: opts.ports,
-                labels: opts.labels,
-                created,
-                history: layers.map((_layer, i) => ({ created_by: i === layers.length - 1 ? `nx-fnbuild: ${target.pattern} → ${binaryPath}` : 'nx-fnbuild: files' })),
-              },
-              annotations,
-            }),
-          );
-          return { platform: p, pb, layers, img, binary: compiled.files.binary };
-        }),
-      );
-      throwFailures(perPlatform.failures, platforms.length);
-      const built = perPlatform.values.sort((a, b) => platforms.indexOf(a.platform) - platforms.indexOf(b.platform));
-
-      const ownBlobs = (b: (typeof built)[number]): BlobSource[] => [b.img.files.config, b.img.files.manifest, ...b.layers.map((l) => l.files.layer)];
-      const baseBlobs = async (b: (typeof built)[number]): Promise<BlobRef[]> => Promise.all(b.pb.layers.map((l) => l.blob()));
-      let top: Descriptor;
-      let topBlob: BlobRef;
-      if (built.length === 1) {
-        top = built[0].img.data.manifest;
-        topBlob = built[0].img.files.manifest;
-      } else {
-        const idx = await s.runner.run(indexNode({ store: s.store, label: name, manifests: built.map((b) => b.img.data.manifest), annotations, baseManifestMediaType: built[0].pb.manifestMediaType }));
-        top = idx.data.index;
-        topBlob = idx.files.index;
-      }
-
-      const outputs = outputsFor({ format, ws, optionPath: opts.outputPath, name, targetName: target.name, several, platforms: built.map((b) => b.platform) });
-      await s.runner.run({
-        kind: 'output',
-        id: `output ${name}`,
-        label: `${format} ${outputs.map((o) => o.slice(ws.length + 1)).join(', ')}`,
-        async run() {
-          if (format === 'docker-archive') {
-            for (const [i, b] of built.entries()) {
-              const read = async (ref: BlobRef, mt: string) => blobOf(await fs.readFile(ref.path), mt);
-              await writeOutput(
-                async () =>
-                  writeDockerArchive(outputs[i], {
-                    manifest: await read(b.img.files.manifest, b.img.data.manifest.mediaType),
-                    config: await read(b.img.files.config, b.img.data.config.mediaType),
-                    layers: [...(await baseBlobs(b)), ...b.layers.map((l) => l.files.layer)],
-                    repoTags: tags.map((t) => `${name}:${t}`),
-                    mtime,
-                  }),
-                outputs[i],
-              );
-            }
-            return { data: null };
-          }
-          const blobs: BlobSource[] = [topBlob];
-          for (const b of built) blobs.push(...ownBlobs(b), ...(await baseBlobs(b)));
-          const image = { top: { ...topBlob, mediaType: top.mediaType }, blobs, tags };
-          await writeOutput(() => (format === 'oci-archive' ? writeOciArchive(outputs[0], image, { mtime }) : writeLayout(outputs[0], image)), outputs[0]);
-          return { data: null };
-        },
+      const projectName = req.projectName ?? basename(req.projectRoot);
+      const several = s.targets.length > 1;
+      const filesLayers = new Map<string, Promise<Outcome<LayerData>>>();
+      const filesLayer = (mediaType: ReturnType<typeof layerTypeFor>) => {
+        let p = filesLayers.get(mediaType);
+        if (!p) {
+          p = filesLayerNode({ projectRoot: req.projectRoot, files: opts.files!, memo: s.store.statMemo, mtime, mediaType, store: s.store }).then((n) => s.runner.run(n));
+          filesLayers.set(mediaType, p);
+        }
+        return p;
+      };
+      const annotations = imageAnnotations({
+        source: info.source,
+        revision: info.commit !== 'unknown' ? info.commit : undefined,
+        version: s.version ?? info.version,
+        created,
+        baseName: base.name,
+        baseDigest: base.digest,
       });
 
-      let sbom: string | undefined;
-      if (opts.sbom !== false) {
-        const infos = await Promise.all(built.map((b) => s.runner.run(buildInfoNode(s.tc, b.binary, platformLabel(name, b.platform)))));
-        sbom = `${outputs[0].replace(/(-[a-z0-9_.]+)?\.tar$/, '')}.spdx.json`;
-        const doc = spdxDocument({ imageName: name, created, infos: infos.map((i) => i.data) });
-        await writeOutput(() => writeFileAtomic(sbom!, doc), sbom);
-      }
-      return {
-        name,
-        target: target.pattern,
-        digest: top.digest,
-        mediaType: top.mediaType,
-        tags,
-        platforms: built.map((b) => ({ platform: formatPlatform(b.platform), digest: b.img.data.manifest.digest, config: b.img.data.config.digest })),
-        format,
-        output: outputs,
-        sbom,
-        base: base.name ? { name: base.name, digest: base.digest } : undefined,
-      };
-    });
-    const { values: images, failures } = await settleAll(jobs);
-    throwFailures(failures, jobs.length);
-    images.sort((a, b) => (a.name < b.name ? -1 : 1));
-    if (opts.metadataFile) await writeFileAtomic(resolve(ws, opts.metadataFile), JSON.stringify({ images }, null, 2) + '\n');
-    if (iidFile) await writeFileAtomic(iidFile, images.map((i) => i.digest).join('\n') + '\n');
-    return { images };
+      const jobs = s.targets.map(async (target): Promise<BuiltImage> => {
+        const name = several ? `${opts.imageName ?? projectName}-${target.name}` : (opts.imageName ?? projectName);
+        const binaryPath = (opts.binaryPath ?? '/app/{name}').split('{name}').join(target.name);
+        const perPlatform = await settleAll(
+          platforms.map(async (p) => {
+            const compiled = await s.compile(target, p);
+            const pb: PlatformBase = await base.forPlatform(p);
+            const mediaType = layerTypeFor(pb.manifestMediaType);
+            const layers: Outcome<LayerData>[] = [];
+            if (opts.files?.length) layers.push(await filesLayer(mediaType));
+            const label = platformLabel(name, p);
+            layers.push(await s.runner.run(binaryLayerNode({ binary: compiled.files.binary, path: binaryPath, label: `layer ${label}`, mtime, mediaType, store: s.store })));
+            const img = await s.runner.run(
+              imageNode({
+                store: s.store,
+                label,
+                platform: p,
+                base: pb,
+                layers: layers.map((l) => l.data),
+                config: {
+                  entrypoint: opts.entrypoint ?? [binaryPath],
+                  cmd: opts.cmd,
+                  env: imageEnv,
+                  user: opts.user ?? '65532:65532',
+                  workingDir: opts.workingDir,
+                  ports: opts.ports,
+                  labels: opts.labels,
+                  created,
+                  history: layers.map((_layer, i) => ({ created_by: i === layers.length - 1 ? `nx-fnbuild: ${target.pattern} → ${binaryPath}` : 'nx-fnbuild: files' })),
+                },
+                annotations,
+              }),
+            );
+            return { platform: p, pb, layers, img, binary: compiled.files.binary };
+          }),
+        );
+        throwFailures(perPlatform.failures, platforms.length);
+        const built = perPlatform.values.sort((a, b) => platforms.indexOf(a.platform) - platforms.indexOf(b.platform));
+
+        const ownBlobs = (b: (typeof built)[number]): BlobSource[] => [b.img.files.config, b.img.files.manifest, ...b.layers.map((l) => l.files.layer)];
+        const baseBlobs = async (b: (typeof built)[number]): Promise<BlobRef[]> => Promise.all(b.pb.layers.map((l) => l.blob()));
+        let top: Descriptor;
+        let topBlob: BlobRef;
+        if (built.length === 1) {
+          top = built[0].img.data.manifest;
+          topBlob = built[0].img.files.manifest;
+        } else {
+          const idx = await s.runner.run(indexNode({ store: s.store, label: name, manifests: built.map((b) => b.img.data.manifest), annotations, baseManifestMediaType: built[0].pb.manifestMediaType }));
+          top = idx.data.index;
+          topBlob = idx.files.index;
+        }
+
+        const outputs = outputsFor({ format, ws, optionPath: opts.outputPath, name, targetName: target.name, several, platforms: built.map((b) => b.platform) });
+        await s.runner.run({
+          kind: 'output',
+          id: `output ${name}`,
+          label: `${format} ${outputs.map((o) => o.slice(ws.length + 1)).join(', ')}`,
+          async run() {
+            if (format === 'docker-archive') {
+              for (const [i, b] of built.entries()) {
+                const read = async (ref: BlobRef, mt: string) => blobOf(await fs.readFile(ref.path), mt);
+                await writeOutput(
+                  async () =>
+                    writeDockerArchive(outputs[i], {
+                      manifest: await read(b.img.files.manifest, b.img.data.manifest.mediaType),
+                      config: await read(b.img.files.config, b.img.data.config.mediaType),
+                      layers: [...(await baseBlobs(b)), ...b.layers.map((l) => l.files.layer)],
+                      repoTags: tags.map((t) => `${name}:${t}`),
+                      mtime,
+                    }),
+                  outputs[i],
+                );
+              }
+              return { data: null };
+            }
+            const blobs: BlobSource[] = [topBlob];
+            for (const b of built) blobs.push(...ownBlobs(b), ...(await baseBlobs(b)));
+            const image = { top: { ...topBlob, mediaType: top.mediaType }, blobs, tags };
+            await writeOutput(() => (format === 'oci-archive' ? writeOciArchive(outputs[0], image, { mtime }) : writeLayout(outputs[0], image)), outputs[0]);
+            return { data: null };
+          },
+        });
+
+        let sbom: string | undefined;
+        if (opts.sbom !== false) {
+          const infos = await Promise.all(built.map((b) => s.runner.run(buildInfoNode(s.tc, b.binary, platformLabel(name, b.platform)))));
+          sbom = `${outputs[0].replace(/(-[a-z0-9_.]+)?\.tar$/, '')}.spdx.json`;
+          const doc = spdxDocument({ imageName: name, created, infos: infos.map((i) => i.data) });
+          await writeOutput(() => writeFileAtomic(sbom!, doc), sbom);
+        }
+        return {
+          name,
+          target: target.pattern,
+          digest: top.digest,
+          mediaType: top.mediaType,
+          tags,
+          platforms: built.map((b) => ({ platform: formatPlatform(b.platform), digest: b.img.data.manifest.digest, config: b.img.data.config.digest })),
+          format,
+          output: outputs,
+          sbom,
+          base: base.name ? { name: base.name, digest: base.digest } : undefined,
+        };
+      });
+      const { values: images, failures } = await settleAll(jobs);
+      throwFailures(failures, jobs.length);
+      images.sort((a, b) => (a.name < b.name ? -1 : 1));
+      if (opts.metadataFile) await writeFileAtomic(resolve(ws, opts.metadataFile), JSON.stringify({ images }, null, 2) + '\n');
+      if (iidFile) await writeFileAtomic(iidFile, images.map((i) => i.digest).join('\n') + '\n');
+      return { images, warnings };
+    } finally {
+      await base.close?.();
+    }
   });
 }

@@ -19,6 +19,7 @@ export default async function buildImageExecutor(options: Record<string, unknown
       const where = img.output.map((o) => o.slice(context.root.length + 1)).join(', ');
       process.stdout.write(`${img.name}@${img.digest} (${img.platforms.map((p) => p.platform).join(', ')}) tags ${img.tags.join(', ')} → ${where}\n`);
     }
+    for (const w of r.warnings) process.stdout.write(`warning: ${w}\n`);
     process.stdout.write(`${r.images.length} image${r.images.length === 1 ? '' : 's'} in ${formatMs(performance.now() - started)}\n`);
     return { success: true };
   } catch (err) {
