@@ -11,3 +11,5 @@ export { buildImage, type BuildImageRequest, type BuildImageResult, type BuiltIm
 export { buildImageOptionsSchema, type BuildImageOptions } from './images/options';
 export type { Base, PlatformBase, BaseLayer } from './images/base';
 export type { BuildSession, BuildRequest } from './binaries/session';
+export { pushImages, type PushRequest, type PushedImage } from './publish/publish';
+export { pushOptionsSchema, type PushOptions } from './publish/options';

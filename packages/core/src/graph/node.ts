@@ -40,11 +40,19 @@ export interface Runner {
   run<T>(node: Node<T>): Promise<Outcome<T>>;
 }
 
-/** Runs the node for real: scratch directory in, published blobs out, scratch removed. */
-export function directRunner(store: Store): Runner {
+/**
+ * Runs the node for real: scratch directory in, published blobs out, scratch removed.
+ * Without a store (pushes: side effects only) a node gets no scratch and may name no files.
+ */
+export function directRunner(store?: Store): Runner {
   return {
     async run<T>(node: Node<T>): Promise<Outcome<T>> {
       const started = performance.now();
+      if (!store) {
+        const result = await node.run('');
+        if (result.files && Object.keys(result.files).length) throw new Error(`${node.label}: a node run without a store cannot publish files`);
+        return { data: result.data, files: { ...(result.blobs ?? {}) }, cached: false, ms: performance.now() - started };
+      }
       const scratch = await store.tempDir(node.kind);
       try {
         const result = await node.run(scratch);
