@@ -1,6 +1,5 @@
 import { resolve } from 'node:path';
 import type { BuildSession } from '../binaries/session';
-import type { ImageConfig } from '../oci/types';
 import { formatPlatform, type Platform } from '../platform/platform';
 import { RegistryClient } from '../registry/client';
 import { resolveImage, type ResolvedImage } from '../registry/pull';
@@ -46,7 +45,7 @@ export async function registryBase(ref: string, s: BuildSession, opts: BuildImag
     async forPlatform(p) {
       const r = await forPlatform(p);
       return {
-        config: r.config.parsed as unknown as ImageConfig,
+        config: r.config.parsed,
         manifestMediaType: r.manifest.mediaType,
         layers: (r.manifest.parsed.layers ?? []).map((l) => ({
           descriptor: { mediaType: l.mediaType, digest: l.digest, size: l.size },

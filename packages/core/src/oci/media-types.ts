@@ -17,6 +17,9 @@ export const DOCKER_CONFIG = 'application/vnd.docker.container.image.v1+json';
 export const DOCKER_LAYER = 'application/vnd.docker.image.rootfs.diff.tar';
 export const DOCKER_LAYER_GZIP = 'application/vnd.docker.image.rootfs.diff.tar.gzip';
 export const DOCKER_FOREIGN_LAYER_GZIP = 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip';
+/** Docker's old schema 1 manifests, plain and signed: only recognized, so they can be refused by name. */
+export const DOCKER_MANIFEST_SCHEMA1 = 'application/vnd.docker.distribution.manifest.v1+json';
+export const DOCKER_MANIFEST_SCHEMA1_SIGNED = 'application/vnd.docker.distribution.manifest.v1+prettyjws';
 
 export type ManifestMediaType = typeof OCI_MANIFEST | typeof DOCKER_MANIFEST;
 export type IndexMediaType = typeof OCI_INDEX | typeof DOCKER_MANIFEST_LIST;
@@ -30,6 +33,10 @@ export function isIndex(mediaType: string | undefined): boolean {
 
 export function isManifest(mediaType: string | undefined): boolean {
   return mediaType === OCI_MANIFEST || mediaType === DOCKER_MANIFEST;
+}
+
+export function isDockerSchema1(mediaType: string | undefined): boolean {
+  return mediaType === DOCKER_MANIFEST_SCHEMA1 || mediaType === DOCKER_MANIFEST_SCHEMA1_SIGNED;
 }
 
 export function isDockerType(mediaType: string | undefined): boolean {

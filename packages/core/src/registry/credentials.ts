@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { FnbuildError } from '../util/errors';
 import { credentialHelperGet } from './credential-helper';
 import { DOCKER_HUB, normalizeRegistry } from './reference';
+import { normalizeHost } from './transport';
 
 /** What a registry may be given. Never logged, never put in a message. */
 export interface Credentials {
@@ -55,12 +56,7 @@ export const DOCKER_HUB_AUTH_KEY = 'https://index.docker.io/v1/';
  * with a port only matches that port.
  */
 export function registryOfKey(key: string): string {
-  return normalizeRegistry(
-    key
-      .trim()
-      .replace(/^[a-z]+:\/\//i, '')
-      .replace(/\/.*$/, ''),
-  );
+  return normalizeRegistry(normalizeHost(key));
 }
 
 /** The exact key, else the first whose registry is the same. */

@@ -28,5 +28,5 @@ export {
   type UploadOptions,
   type UploadOutcome,
 } from './client';
-export { MediaType, MANIFEST_ACCEPT, type Descriptor, type ImageConfig, type ImageIndex, type ImageManifest } from './manifest';
+export { MANIFEST_ACCEPT } from './manifest';
 export { ensureLayer, resolveImage, type ResolvedImage, type ResolveOptions } from './pull';

@@ -1,63 +1,13 @@
-import type { Digest } from '../util/hash';
+import { DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST, isDockerSchema1, isIndex, isManifest } from '../oci/media-types';
 import { FnbuildError } from '../util/errors';
 
-/** The manifest and config shapes the registry code reads (only the fields it needs). */
-
-export const MediaType = {
-  OciManifest: 'application/vnd.oci.image.manifest.v1+json',
-  OciIndex: 'application/vnd.oci.image.index.v1+json',
-  OciConfig: 'application/vnd.oci.image.config.v1+json',
-  DockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
-  DockerManifestList: 'application/vnd.docker.distribution.manifest.list.v2+json',
-  DockerConfig: 'application/vnd.docker.container.image.v1+json',
-  DockerSchema1: 'application/vnd.docker.distribution.manifest.v1+json',
-  DockerSchema1Signed: 'application/vnd.docker.distribution.manifest.v1+prettyjws',
-} as const;
+/**
+ * What only the registry side needs on top of oci/ (media types and document types live there):
+ * the Accept list, and which kind of manifest a registry answered with.
+ */
 
 /** What we ask registries for, best first. */
-export const MANIFEST_ACCEPT: readonly string[] = [
-  MediaType.OciIndex,
-  MediaType.DockerManifestList,
-  MediaType.OciManifest,
-  MediaType.DockerManifest,
-];
-
-export const isIndexType = (t: string): boolean => t === MediaType.OciIndex || t === MediaType.DockerManifestList;
-export const isImageManifestType = (t: string): boolean => t === MediaType.OciManifest || t === MediaType.DockerManifest;
-
-export interface Descriptor {
-  mediaType: string;
-  digest: Digest;
-  size: number;
-  platform?: { os: string; architecture: string; variant?: string; 'os.version'?: string };
-  annotations?: Record<string, string>;
-  urls?: string[];
-}
-
-export interface ImageManifest {
-  schemaVersion: 2;
-  mediaType?: string;
-  config: Descriptor;
-  layers: Descriptor[];
-  annotations?: Record<string, string>;
-}
-
-export interface ImageIndex {
-  schemaVersion: 2;
-  mediaType?: string;
-  manifests: Descriptor[];
-  annotations?: Record<string, string>;
-}
-
-export interface ImageConfig {
-  architecture: string;
-  os: string;
-  variant?: string;
-  config?: Record<string, unknown>;
-  rootfs: { type: string; diff_ids: Digest[] };
-  history?: unknown[];
-  [key: string]: unknown;
-}
+export const MANIFEST_ACCEPT: readonly string[] = [OCI_INDEX, DOCKER_MANIFEST_LIST, OCI_MANIFEST, DOCKER_MANIFEST];
 
 /** Strips parameters (`; charset=utf-8`) and case from a Content-Type. */
 export function bareMediaType(contentType: string | undefined): string | undefined {
@@ -78,12 +28,11 @@ export function manifestMediaType(bytes: Uint8Array, contentType: string | undef
   }
   const declared = typeof doc.mediaType === 'string' ? doc.mediaType : undefined;
   const header = bareMediaType(contentType);
-  const type =
-    header && (isIndexType(header) || isImageManifestType(header)) ? header : declared ?? (Array.isArray(doc.manifests) ? MediaType.OciIndex : doc.config ? MediaType.OciManifest : header);
-  if (doc.schemaVersion === 1 || type === MediaType.DockerSchema1 || type === MediaType.DockerSchema1Signed) {
+  const type = header && (isIndex(header) || isManifest(header)) ? header : declared ?? (Array.isArray(doc.manifests) ? OCI_INDEX : doc.config ? OCI_MANIFEST : header);
+  if (doc.schemaVersion === 1 || isDockerSchema1(type)) {
     throw new FnbuildError(`${where}: Docker schema 1 manifests are not supported`, 'Re-push the image with a current client (it converts it to schema 2 or OCI).');
   }
-  if (!type || !(isIndexType(type) || isImageManifestType(type))) {
+  if (!type || !(isIndex(type) || isManifest(type))) {
     throw new FnbuildError(`${where}: unsupported manifest media type "${type ?? 'none'}"`);
   }
   return type;

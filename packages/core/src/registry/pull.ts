@@ -1,19 +1,13 @@
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import type { Store } from '../cache/store';
+import { isIndex, isManifest } from '../oci/media-types';
+import type { Descriptor, ImageConfig, Index, Manifest } from '../oci/types';
 import { formatPlatform, parsePlatform, samePlatform, type Platform } from '../platform/platform';
 import { FnbuildError } from '../util/errors';
 import { keyOf, type Digest } from '../util/hash';
 import type { ManifestBytes, RegistryClient } from './client';
-import {
-  isImageManifestType,
-  isIndexType,
-  manifestMediaType,
-  type Descriptor,
-  type ImageConfig,
-  type ImageIndex,
-  type ImageManifest,
-} from './manifest';
+import { manifestMediaType } from './manifest';
 import { formatReference, formatRepository, toRef, withDigest, type ImageRef, type RepoRef } from './reference';
 
 export interface ResolveOptions {
@@ -28,7 +22,7 @@ export interface ResolvedImage {
   ref: ImageRef;
   /** The index (manifest list) the image was picked from, when the reference named one. */
   indexDigest?: Digest;
-  manifest: { bytes: Buffer; digest: Digest; mediaType: string; parsed: ImageManifest };
+  manifest: { bytes: Buffer; digest: Digest; mediaType: string; parsed: Manifest };
   config: { bytes: Buffer; digest: Digest; parsed: ImageConfig };
   /** The platform of the picked image (may be a compatible one: linux/amd64 for linux/amd64/v3). */
   platform: Platform;
@@ -191,17 +185,17 @@ export async function resolveImage(
   let image: ManifestBytes;
   let platform: Platform;
   let availablePlatforms: Platform[];
-  if (isIndexType(top.mediaType)) {
+  if (isIndex(top.mediaType)) {
     indexDigest = top.digest;
-    const index = parseJson<ImageIndex>(top.bytes, `the index of ${name}`);
+    const index = parseJson<Index>(top.bytes, `the index of ${name}`);
     const entries = (Array.isArray(index.manifests) ? index.manifests : []).flatMap((descriptor) => {
       const p = descriptorPlatform(descriptor);
-      return p && (isImageManifestType(descriptor.mediaType) || isIndexType(descriptor.mediaType)) ? [{ platform: p, descriptor }] : [];
+      return p && (isManifest(descriptor.mediaType) || isIndex(descriptor.mediaType)) ? [{ platform: p, descriptor }] : [];
     });
     availablePlatforms = uniquePlatforms(entries.map((e) => e.platform));
     const picked = selectPlatform(entries, want);
     if (!picked) throw missingPlatform(name, want, availablePlatforms);
-    if (!isImageManifestType(picked.descriptor.mediaType)) {
+    if (!isManifest(picked.descriptor.mediaType)) {
       throw new FnbuildError(`base image ${name}: the entry for ${formatPlatform(want)} is itself an index (${picked.descriptor.mediaType}); nested indexes are not supported`);
     }
     image = await manifestByDigest(client, opts, ref, picked.descriptor.digest);
@@ -212,7 +206,7 @@ export async function resolveImage(
     platform = want;
   }
 
-  const manifest = parseJson<ImageManifest>(image.bytes, `the manifest of ${name}`);
+  const manifest = parseJson<Manifest>(image.bytes, `the manifest of ${name}`);
   if (!manifest.config?.digest || !Array.isArray(manifest.layers)) throw new FnbuildError(`base image ${name}: the manifest ${image.digest} has no config or layers`);
   const configBytes = await configBlob(client, opts, ref, manifest.config);
   const config = parseJson<ImageConfig>(configBytes, `the config of ${name}`);

@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import type { BlobSource, RegistryClient } from '../../src/registry/client';
-import { MediaType } from '../../src/registry/manifest';
+import { OCI_CONFIG, OCI_INDEX, OCI_LAYER_GZIP, OCI_MANIFEST } from '../../src/oci/media-types';
+import { blobOf, descriptor, type SerializedBlob } from '../../src/oci/types';
 import { sha256 } from './harness';
 
 /**
@@ -11,12 +12,7 @@ import { sha256 } from './harness';
  * (`unknown/unknown`) as BuildKit writes them.
  */
 
-export interface Blob {
-  digest: `sha256:${string}`;
-  size: number;
-  bytes: Buffer;
-  mediaType: string;
-}
+export type Blob = SerializedBlob;
 
 export interface SyntheticImage {
   /** Layers and configs, each once. */
@@ -48,13 +44,10 @@ export function tarOf(name: string, content: Buffer): Buffer {
   return Buffer.concat([header, content, padding, Buffer.alloc(1024)]);
 }
 
-const blob = (bytes: Buffer, mediaType: string): Blob => ({ digest: sha256(bytes), size: bytes.length, bytes, mediaType });
-const descriptor = (b: Blob) => ({ mediaType: b.mediaType, digest: b.digest, size: b.size });
-
 /** `extraBytes`: add that many random (incompressible) bytes to each platform's layer, for big bodies. */
 export function syntheticImage(name: string, platforms: readonly string[], opts: { extraBytes?: number } = {}): SyntheticImage {
   const sharedTar = tarOf('etc/shared.txt', Buffer.from(`shared by every platform of ${name}\n`));
-  const shared = blob(gzipSync(sharedTar), 'application/vnd.oci.image.layer.v1.tar+gzip');
+  const shared = blobOf(gzipSync(sharedTar), OCI_LAYER_GZIP);
   const blobs = new Map<string, Blob>([[shared.digest, shared]]);
   const manifests: SyntheticImage['manifests'] = [];
   const entries: unknown[] = [];
@@ -63,8 +56,8 @@ export function syntheticImage(name: string, platforms: readonly string[], opts:
     const [os, architecture, variant] = p.split('/');
     const content = Buffer.concat([Buffer.from(`${name} for ${p}\n`), randomBytes(opts.extraBytes ?? 0)]);
     const tar = tarOf(`app/${p.replace(/\//g, '_')}.txt`, content);
-    const layer = blob(gzipSync(tar), 'application/vnd.oci.image.layer.v1.tar+gzip');
-    const config = blob(
+    const layer = blobOf(gzipSync(tar), OCI_LAYER_GZIP);
+    const config = blobOf(
       Buffer.from(
         JSON.stringify({
           architecture,
@@ -75,11 +68,11 @@ export function syntheticImage(name: string, platforms: readonly string[], opts:
           history: [{ created_by: 'shared' }, { created_by: p }],
         }),
       ),
-      MediaType.OciConfig,
+      OCI_CONFIG,
     );
-    const manifest = blob(
-      Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.OciManifest, config: descriptor(config), layers: [descriptor(shared), descriptor(layer)] })),
-      MediaType.OciManifest,
+    const manifest = blobOf(
+      Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: descriptor(config), layers: [descriptor(shared), descriptor(layer)] })),
+      OCI_MANIFEST,
     );
     blobs.set(layer.digest, layer).set(config.digest, config);
     manifests.push({ ...manifest, platform: p });
@@ -87,11 +80,11 @@ export function syntheticImage(name: string, platforms: readonly string[], opts:
   }
 
   // An attestation manifest for the first platform, as BuildKit attaches them.
-  const statement = blob(Buffer.from(JSON.stringify({ _type: 'https://in-toto.io/Statement/v0.1', subject: [] })), 'application/vnd.in-toto+json');
-  const attConfig = blob(Buffer.from(JSON.stringify({ architecture: 'unknown', os: 'unknown', rootfs: { type: 'layers', diff_ids: [sha256(statement.bytes)] } })), MediaType.OciConfig);
-  const att = blob(
-    Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.OciManifest, config: descriptor(attConfig), layers: [descriptor(statement)] })),
-    MediaType.OciManifest,
+  const statement = blobOf(Buffer.from(JSON.stringify({ _type: 'https://in-toto.io/Statement/v0.1', subject: [] })), 'application/vnd.in-toto+json');
+  const attConfig = blobOf(Buffer.from(JSON.stringify({ architecture: 'unknown', os: 'unknown', rootfs: { type: 'layers', diff_ids: [sha256(statement.bytes)] } })), OCI_CONFIG);
+  const att = blobOf(
+    Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: descriptor(attConfig), layers: [descriptor(statement)] })),
+    OCI_MANIFEST,
   );
   blobs.set(statement.digest, statement).set(attConfig.digest, attConfig);
   manifests.push({ ...att, platform: 'unknown/unknown' });
@@ -101,7 +94,7 @@ export function syntheticImage(name: string, platforms: readonly string[], opts:
     annotations: { 'vnd.docker.reference.type': 'attestation-manifest', 'vnd.docker.reference.digest': manifests[0]!.digest },
   });
 
-  const index = blob(Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: entries })), MediaType.OciIndex);
+  const index = blobOf(Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: entries })), OCI_INDEX);
   return { blobs: [...blobs.values()], manifests, index };
 }
 
