@@ -9,7 +9,7 @@ import { isUserError } from './util/errors';
 const USAGE = `fnbuild: the nx-fnbuild engine without Nx
 
   fnbuild build-binaries [--project DIR] [--workspace-root DIR] [--platforms linux/amd64,linux/arm64]
-                         [--targets ./cmd/server] [--ldflags "-X main.version={version}"] [--version V]
+                         [--targets ./cmd/server] [--ldflags="-X main.version={version}"] [--version V]
                          [--tags a,b] [--flags=-race] [--cgo] [--output-path DIR] [--parallelism N]
                          [--cache-dir DIR] [--quiet]
   fnbuild prune [--workspace-root DIR] [--cache-dir DIR] [--max-size 5GiB]
@@ -75,6 +75,10 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
+    if ((err as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`error: ${(err as Error).message}\n\n${USAGE}`);
+      process.exit(2);
+    }
     process.stderr.write(isUserError(err) ? `error: ${err.message}\n` : `${(err as Error).stack ?? String(err)}\n`);
     process.exit(1);
   },

@@ -1,3 +1,4 @@
+import { promises as fs } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { executableSuffix, formatPlatform, platformFolder, platformFromGoEnv } from '../platform/platform';
 import { writeFileAtomic } from '../util/fs-atomic';
@@ -58,7 +59,10 @@ export async function buildBinaries(req: BuildRequest): Promise<BuildBinariesRes
     );
     const { values: artifacts, failures } = await settleAll(jobs);
     artifacts.sort((a, b) => (a.target + a.platform < b.target + b.platform ? -1 : 1));
-    await writeFileAtomic(join(outputPath, 'artifacts.json'), JSON.stringify(artifacts, null, 2) + '\n');
+    const manifest = JSON.stringify(artifacts, null, 2) + '\n';
+    const manifestPath = join(outputPath, 'artifacts.json');
+    // Rewritten only when it changes: a no-op build touches nothing in the output folder.
+    if ((await fs.readFile(manifestPath, 'utf8').catch(() => '')) !== manifest) await writeFileAtomic(manifestPath, manifest);
     throwFailures(failures, jobs.length);
     return { outputPath, artifacts, built: artifacts.filter((a) => !a.cached).length, cached: artifacts.filter((a) => a.cached).length };
   });

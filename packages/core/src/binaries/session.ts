@@ -110,7 +110,7 @@ export async function withSession<T>(
       if (!l) {
         const listEnv = { ...tc.processEnv, ...goEnvFor(p), CGO_ENABLED: settings.cgo ? '1' : '0' };
         l = (async () => {
-          const key = keyOf({ kind: 'go-list', v: 1, go: tc.version, dir: module.dir, modules: await modsKey, platform: goEnvFor(p), cgo: settings.cgo, listFlags, patterns, goflags: tc.env.GOFLAGS ?? '' });
+          const key = keyOf({ kind: 'go-list', v: 2, go: tc.version, dir: module.dir, modules: await modsKey, platform: goEnvFor(p), cgo: settings.cgo, listFlags, patterns, goflags: tc.env.GOFLAGS ?? '' });
           await modules; // go list must not race the download of the same modules
           const { value } = await validatedMemo(store, key, async () => {
             const listing = await listTargets(tc, module.dir, patterns, listEnv, listFlags);

@@ -9,10 +9,15 @@ import type { Store } from './store';
  */
 export interface DirSnapshot {
   dir: string;
+  /** Only the folder's files count: sub-folders (a bin/ appearing in a package folder) do not. */
+  filesOnly?: boolean;
   entries: [name: string, what: string][];
 }
 
-export async function snapshotDir(dir: string, memo: StatMemo): Promise<DirSnapshot> {
+/** A folder to watch: all its entries, or only its files. */
+export type WatchedDir = string | { dir: string; filesOnly: true };
+
+export async function snapshotDir(dir: string, memo: StatMemo, filesOnly = false): Promise<DirSnapshot> {
   let dirents;
   try {
     dirents = await fs.readdir(dir, { withFileTypes: true });
@@ -20,18 +25,18 @@ export async function snapshotDir(dir: string, memo: StatMemo): Promise<DirSnaps
     return { dir, entries: [] };
   }
   const entries = await Promise.all(
-    dirents.map(async (d): Promise<[string, string]> => {
+    dirents.filter((d) => !(filesOnly && d.isDirectory())).map(async (d): Promise<[string, string]> => {
       if (d.isDirectory()) return [d.name, 'dir'];
       const f = await memo.digest(join(dir, d.name));
       return [d.name, f ? f.digest : 'other'];
     }),
   );
   entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return { dir, entries };
+  return filesOnly ? { dir, filesOnly, entries } : { dir, entries };
 }
 
 async function unchanged(snapshots: DirSnapshot[], memo: StatMemo): Promise<boolean> {
-  const now = await Promise.all(snapshots.map((s) => snapshotDir(s.dir, memo)));
+  const now = await Promise.all(snapshots.map((s) => snapshotDir(s.dir, memo, s.filesOnly)));
   return now.every((s, i) => JSON.stringify(s.entries) === JSON.stringify(snapshots[i].entries));
 }
 
@@ -48,14 +53,18 @@ interface Saved<T> {
 export async function validatedMemo<T>(
   store: Store,
   key: string,
-  compute: () => Promise<{ value: T; dirs: string[] }>,
+  compute: () => Promise<{ value: T; dirs: WatchedDir[] }>,
 ): Promise<{ value: T; reused: boolean }> {
   const saved = await store.getMemo<Saved<T>>(key);
   if (saved && Array.isArray(saved.snapshots) && (await unchanged(saved.snapshots, store.statMemo))) {
     return { value: saved.value, reused: true };
   }
   const { value, dirs } = await compute();
-  const snapshots = await Promise.all([...new Set(dirs)].sort().map((d) => snapshotDir(d, store.statMemo)));
+  // A folder watched both ways is watched whole.
+  const whole = new Set(dirs.filter((d): d is string => typeof d === 'string'));
+  const filesOnly = new Set(dirs.flatMap((d) => (typeof d === 'string' || whole.has(d.dir) ? [] : [d.dir])));
+  const watched = [...[...whole].map((d) => [d, false] as const), ...[...filesOnly].map((d) => [d, true] as const)].sort(([a], [b]) => (a < b ? -1 : 1));
+  const snapshots = await Promise.all(watched.map(([d, only]) => snapshotDir(d, store.statMemo, only)));
   await store.putMemo(key, { value, snapshots } satisfies Saved<T>);
   return { value, reused: false };
 }

@@ -4,6 +4,7 @@ import { run } from '../process/run';
 import { FnbuildError } from '../util/errors';
 import { parseJsonStream } from '../util/json-stream';
 import type { Toolchain } from './toolchain';
+import type { WatchedDir } from '../cache/memo';
 
 /** A main package to build, as `go list` resolved it for one platform. */
 export interface ResolvedTarget {
@@ -24,8 +25,12 @@ export interface ResolvedTarget {
 
 export interface PackageListing {
   targets: ResolvedTarget[];
-  /** Folders whose contents decide this listing: workspace package dirs and embedded sub-folders. */
-  dirs: string[];
+  /**
+   * Folders whose contents decide this listing: the files of workspace package folders
+   * (their sub-folders are other packages, or a bin/ that changes nothing) and, whole,
+   * every folder an embed pattern reaches into.
+   */
+  dirs: WatchedDir[];
 }
 
 interface ListedPackage {
@@ -69,9 +74,10 @@ export async function listTargets(
 
   const filesOf = (p: ListedPackage) => FILE_FIELDS.flatMap((f) => ((p[f] as string[] | undefined) ?? []).map((name) => join(p.Dir!, name)));
   const dirs = new Set<string>();
+  const packageDirs = new Set<string>();
   for (const p of pkgs) {
     if (!inWorkspace(p)) continue;
-    dirs.add(p.Dir!);
+    packageDirs.add(p.Dir!);
     // Every folder an embed pattern reaches into: a file added anywhere there can change the embed set.
     for (const pattern of (p.EmbedPatterns as string[] | undefined) ?? []) {
       const segments = pattern.replace(/^all:/, '').split('/');
@@ -99,7 +105,7 @@ export async function listTargets(
       error: problems.length ? [...new Set(problems)].map((m) => relativize(m, moduleDir)).join('\n') : undefined,
     };
   });
-  return { targets, dirs: [...dirs].sort() };
+  return { targets, dirs: [...[...packageDirs].map((dir) => ({ dir, filesOnly: true as const })), ...[...dirs].sort()] };
 }
 
 async function subdirsOf(dir: string): Promise<string[]> {

@@ -64,7 +64,7 @@ export async function resolveTargets(tc: Toolchain, store: Store, module: GoModu
       }),
     );
   }
-  const key = keyOf({ kind: 'discover-targets', v: 1, projectRoot, go: tc.version, flags: tc.env.GOFLAGS ?? '' });
+  const key = keyOf({ kind: 'discover-targets', v: 2, projectRoot, go: tc.version, flags: tc.env.GOFLAGS ?? '' });
   const { value } = await validatedMemo(store, key, async () => {
     const r = await run(tc.go, ['list', '-e', '-find', '-json=Dir,Name,Error', '.', './cmd/...'], { cwd: projectRoot, env: tc.processEnv });
     if (r.exitCode !== 0) throw new FnbuildError(`go list failed in ${projectRoot}:\n${r.stderr.trim()}`);
@@ -72,7 +72,8 @@ export async function resolveTargets(tc: Toolchain, store: Store, module: GoModu
       .filter((p) => p.Name === 'main' && p.Dir && !p.Error)
       .map((p) => p.Dir!);
     const root = mains.includes(projectRoot) ? [projectRoot] : mains.sort();
-    return { value: root, dirs: [projectRoot, ...(await subdirs(join(projectRoot, 'cmd')))] };
+    // The project folder's own files decide whether it is a main package; cmd/'s whole tree which others exist.
+    return { value: root, dirs: [{ dir: projectRoot, filesOnly: true as const }, ...(await subdirs(join(projectRoot, 'cmd')))] };
   });
   if (!value.length) {
     throw new FnbuildError(

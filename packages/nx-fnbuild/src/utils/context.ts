@@ -24,7 +24,13 @@ export function resolveTokens(options: Record<string, unknown>, context: Executo
         : v && typeof v === 'object'
           ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, replace(x)]))
           : v;
-  return Object.fromEntries(Object.entries(options).filter(([k]) => !k.startsWith('__')).map(([k, v]) => [k, replace(v)]));
+  const out = Object.fromEntries(Object.entries(options).filter(([k]) => !k.startsWith('__')).map(([k, v]) => [k, replace(v)]));
+  // Nx keeps --version for itself, so the command line says --build-version.
+  if ('buildVersion' in out) {
+    out.version = out.buildVersion;
+    delete out.buildVersion;
+  }
+  return out;
 }
 
 /** A user error is its message; anything else is a bug and keeps its stack. */
