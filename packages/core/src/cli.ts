@@ -4,7 +4,9 @@ import { resolve } from 'node:path';
 import { buildBinaries, defaultCacheDir } from './binaries/build-binaries';
 import { consoleReporter, formatMs } from './graph/console-reporter';
 import { DEFAULT_MAX_CACHE_BYTES, parseSize, pruneStore } from './cache/prune';
-import { isUserError } from './util/errors';
+import { FnbuildError, isUserError } from './util/errors';
+import { buildImage } from './images/build-image';
+import { pushImages } from './publish/publish';
 
 const USAGE = `fnbuild: the nx-fnbuild engine without Nx
 
@@ -12,8 +14,21 @@ const USAGE = `fnbuild: the nx-fnbuild engine without Nx
                          [--targets ./cmd/server] [--ldflags="-X main.version={version}"] [--version V]
                          [--tags a,b] [--flags=-race] [--cgo] [--output-path DIR] [--parallelism N]
                          [--cache-dir DIR] [--quiet]
+  fnbuild build-image [--project DIR] [--workspace-root DIR] [--name NAME] --options '{"platforms":["linux/amd64"],...}'
+  fnbuild push [--project DIR] [--workspace-root DIR] [--name NAME] --options '<build-image options>' --push-options '{"repository":"..."}'
   fnbuild prune [--workspace-root DIR] [--cache-dir DIR] [--max-size 5GiB]
+
+  build-image and push take the executors' options as JSON (see the README).
 `;
+
+function json(text: string | undefined, flag: string): Record<string, unknown> {
+  if (!text) return {};
+  try {
+    return JSON.parse(text) as Record<string, unknown>;
+  } catch (err) {
+    throw new FnbuildError(`${flag} is not JSON: ${(err as Error).message}`, `Write it like ${flag} '{"platforms":["linux/amd64"]}'.`);
+  }
+}
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -34,6 +49,9 @@ async function main(argv: string[]): Promise<number> {
       'cache-dir': { type: 'string' },
       'max-size': { type: 'string' },
       quiet: { type: 'boolean' },
+      name: { type: 'string' },
+      options: { type: 'string' },
+      'push-options': { type: 'string' },
     },
   });
   const workspaceRoot = resolve(values['workspace-root'] ?? '.');
@@ -60,6 +78,24 @@ async function main(argv: string[]): Promise<number> {
       report: values.quiet ? undefined : consoleReporter((l) => process.stderr.write(l + '\n')),
     });
     process.stderr.write(`${r.artifacts.length} binaries (${r.built} built, ${r.cached} cached) in ${formatMs(performance.now() - started)} → ${r.outputPath}\n`);
+    return 0;
+  }
+  const report = values.quiet ? undefined : consoleReporter((l) => process.stderr.write(l + '\n'));
+  const projectRoot = resolve(values.project ?? '.');
+  if (command === 'build-image') {
+    const started = performance.now();
+    const r = await buildImage({ workspaceRoot, projectRoot, projectName: values.name, options: json(values.options, '--options'), report });
+    for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);
+    for (const img of r.images) process.stdout.write(`${img.name}@${img.digest} ${img.output.join(' ')}\n`);
+    process.stderr.write(`${r.images.length} image(s) in ${formatMs(performance.now() - started)}\n`);
+    return 0;
+  }
+  if (command === 'push') {
+    const started = performance.now();
+    const pushed = await pushImages({ workspaceRoot, projectRoot, projectName: values.name, buildOptions: json(values.options, '--options'), options: json(values['push-options'], '--push-options'), report });
+    for (const img of pushed) for (const ref of img.refs) process.stdout.write(`${ref.repository}:${ref.tag}@${ref.digest}\n`);
+    const b = pushed.reduce((n, i) => ({ up: n.up + i.blobs.uploaded, mnt: n.mnt + i.blobs.mounted, ms: n.ms + i.ms }), { up: 0, mnt: 0, ms: 0 });
+    process.stderr.write(`pushed in ${formatMs(performance.now() - started)} (registry ${formatMs(b.ms)}; ${b.up} blobs uploaded, ${b.mnt} mounted)\n`);
     return 0;
   }
   if (command === 'prune') {

@@ -26,6 +26,8 @@ export interface PushOutcome {
   /** Repositories where every tag already named this digest: one HEAD per tag, nothing else. */
   unchanged: string[];
   sbom?: PushedRef;
+  /** Time spent talking to registries (the build or lookup of the image excluded). */
+  ms: number;
 }
 
 const SBOM_TYPE = 'text/spdx+json';
@@ -64,10 +66,11 @@ export async function pushImage(o: {
   /** Runs the blob uploads: bounded, reported. */
   runner: Runner;
 }): Promise<PushOutcome> {
+  const started = performance.now();
   const top = (await readLayout(o.layout)).byTag.get(o.layoutTag);
   if (!top) throw new FnbuildError(`${o.layout} has no image tagged "${o.layoutTag}"`, 'Run build-image first (push depends on it).');
   const topBytes = await readLayoutBlob(o.layout, top);
-  const outcome: PushOutcome = { refs: [], blobs: { exists: 0, mounted: 0, uploaded: 0 }, unchanged: [] };
+  const outcome: PushOutcome = { refs: [], blobs: { exists: 0, mounted: 0, uploaded: 0 }, unchanged: [], ms: 0 };
   let what: Awaited<ReturnType<typeof contents>> | undefined;
   const pushedTo: RepoRef[] = [];
 
@@ -106,6 +109,7 @@ export async function pushImage(o: {
   }
 
   if (o.sbomFile) outcome.sbom = await pushSbom(o.client, o.destinations[0].repository, top.digest, await fs.readFile(o.sbomFile));
+  outcome.ms = performance.now() - started;
   return outcome;
 }
 
