@@ -4,16 +4,13 @@
 // Prints figures and ratios; asserts nothing (speed is proven here, never in tests).
 //
 //   node bench/build-binaries.mjs [--runs 5] [--skip-cold]
-import { spawn } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync, mkdirSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { cli, exec, fmt, median, repo, time } from './lib.mjs';
 
-const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
-const cli = join(repo, 'packages/core/dist/cli.js');
 const args = process.argv.slice(2);
-const runs = Number(args[args.indexOf('--runs') + 1]) || (args.includes('--runs') ? 5 : 5);
+const runs = Number(args[args.indexOf('--runs') + 1]) || 5;
 const skipCold = args.includes('--skip-cold');
 const parallelism = availableParallelism();
 const platforms = ['linux/amd64', 'linux/arm64', 'linux/arm/v7', 'darwin/arm64', 'windows/amd64'];
@@ -28,17 +25,6 @@ const goEnvFor = (p) => {
   return env;
 };
 const folder = (p) => p.replaceAll('/', '_');
-
-function exec(cmd, argv, opts = {}) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (out += d));
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd} ${argv.join(' ')} exited ${code}:\n${out}`))));
-  });
-}
 
 async function pool(jobs, n) {
   let next = 0;
@@ -65,14 +51,6 @@ async function fnbuild(dir, env, cacheDir) {
   const m = /in (\d+(?:\.\d+)?)(ms|s) →/.exec(out);
   return m ? Number(m[1]) * (m[2] === 's' ? 1000 : 1) : NaN; // the engine's own time, without Node start-up
 }
-
-async function time(fn) {
-  const t = performance.now();
-  const inner = await fn();
-  return { wall: performance.now() - t, inner };
-}
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const fmt = (ms) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`);
 
 const work = mkdtempSync(join(tmpdir(), 'fnbuild-bench-'));
 const dir = join(work, 'hello');
