@@ -104,7 +104,7 @@ export async function pushImages(req: PushRequest): Promise<PushedImage[]> {
     await store.putMemo(memoKey, recent);
     if (opts.metadataFile) {
       const refs = (r: PushedRef) => `${r.repository}:${r.tag}@${r.digest}`;
-      await writeFileAtomic(resolve(req.workspaceRoot, opts.metadataFile), JSON.stringify({ images: out.map((i) => ({ name: i.name, digest: i.digest, refs: i.refs.map(refs), sbom: i.sbom && refs(i.sbom) })) }, null, 2) + '\n');
+      await writeFileAtomic(resolve(req.workspaceRoot, opts.metadataFile), JSON.stringify({ images: out.map((i) => ({ name: i.name, digest: i.digest, refs: i.refs.map(refs), sboms: i.sboms.map(refs) })) }, null, 2) + '\n');
     }
     return out;
   } finally {

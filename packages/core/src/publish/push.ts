@@ -25,7 +25,8 @@ export interface PushOutcome {
   blobs: Record<UploadOutcome, number>;
   /** Repositories where every tag already named this digest: one HEAD per tag, nothing else. */
   unchanged: string[];
-  sbom?: PushedRef;
+  /** The SBOM beside the image, in each destination. */
+  sboms: PushedRef[];
   /** Time spent talking to registries (the build or lookup of the image excluded). */
   ms: number;
 }
@@ -70,7 +71,7 @@ export async function pushImage(o: {
   const top = (await readLayout(o.layout)).byTag.get(o.layoutTag);
   if (!top) throw new FnbuildError(`${o.layout} has no image tagged "${o.layoutTag}"`, 'Run build-image first (push depends on it).');
   const topBytes = await readLayoutBlob(o.layout, top);
-  const outcome: PushOutcome = { refs: [], blobs: { exists: 0, mounted: 0, uploaded: 0 }, unchanged: [], ms: 0 };
+  const outcome: PushOutcome = { refs: [], blobs: { exists: 0, mounted: 0, uploaded: 0 }, unchanged: [], sboms: [], ms: 0 };
   let what: Awaited<ReturnType<typeof contents>> | undefined;
   const pushedTo: RepoRef[] = [];
 
@@ -108,7 +109,14 @@ export async function pushImage(o: {
     pushedTo.push(dest.repository);
   }
 
-  if (o.sbomFile) outcome.sbom = await pushSbom(o.client, o.destinations[0].repository, top.digest, await fs.readFile(o.sbomFile));
+  if (o.sbomFile) {
+    const spdx = await fs.readFile(o.sbomFile);
+    const candidates = [...o.destinations.map((d) => d.repository), ...(o.knownRepositories ?? [])];
+    for (const dest of o.destinations) {
+      const mountFrom = candidates.find((r) => normalizeRegistry(r.registry) === normalizeRegistry(dest.repository.registry) && r.repository !== dest.repository.repository);
+      outcome.sboms.push(await pushSbom(o.client, dest.repository, top.digest, spdx, mountFrom));
+    }
+  }
   outcome.ms = performance.now() - started;
   return outcome;
 }
@@ -126,7 +134,7 @@ function safeRepo(name: string): RepoRef | undefined {
  * The SBOM beside the image, where cosign and ko put it: an OCI artifact (empty config,
  * one `text/spdx+json` layer) tagged `sha256-<digest>.sbom`. Unchanged: one HEAD.
  */
-export async function pushSbom(client: RegistryClient, repository: RepoRef, subject: Digest, spdx: Buffer): Promise<PushedRef> {
+export async function pushSbom(client: RegistryClient, repository: RepoRef, subject: Digest, spdx: Buffer, mountFrom?: RepoRef): Promise<PushedRef> {
   const empty = Buffer.from('{}');
   const layer = { mediaType: SBOM_TYPE, digest: sha256(spdx), size: spdx.length };
   const config = { mediaType: EMPTY_TYPE, digest: sha256(empty), size: empty.length };
@@ -136,7 +144,7 @@ export async function pushSbom(client: RegistryClient, repository: RepoRef, subj
   if ((await client.headManifest({ ...repository, tag }))?.digest === m.digest) return { repository: repo, tag, digest: m.digest };
   const { Readable } = await import('node:stream');
   for (const [d, bytes] of [[config, empty], [layer, spdx]] as const) {
-    await client.uploadBlob(repository, { digest: d.digest, size: d.size, open: () => Readable.from([bytes]) });
+    await client.uploadBlob(repository, { digest: d.digest, size: d.size, open: () => Readable.from([bytes]) }, { mountFrom });
   }
   await client.putManifest(repository, tag, m.bytes, m.mediaType);
   return { repository: repo, tag, digest: m.digest };

@@ -24,7 +24,7 @@ export default async function pushExecutor(options: Record<string, unknown>, con
     process.stdout.write('\n');
     for (const img of pushed) {
       for (const r of img.refs) process.stdout.write(`${r.repository}:${r.tag}@${r.digest}\n`);
-      if (img.sbom) process.stdout.write(`${img.sbom.repository}:${img.sbom.tag}@${img.sbom.digest} (SBOM)\n`);
+      for (const sbom of img.sboms) process.stdout.write(`${sbom.repository}:${sbom.tag}@${sbom.digest} (SBOM)\n`);
       const b = img.blobs;
       process.stdout.write(`  blobs: ${b.uploaded} uploaded, ${b.mounted} mounted, ${b.exists} already there${img.unchanged.length ? `; unchanged in ${img.unchanged.join(', ')}` : ''}\n`);
     }
