@@ -103,6 +103,7 @@ export async function withSession<T>(
     // go list flags that change what resolves: tags and -mod/-modfile.
     const listFlags = [...settings.flags.filter((f) => /^-mod(file)?=/.test(f)), ...(settings.tags.length ? [`-tags=${settings.tags.join(',')}`] : [])];
     const patterns = targets.map((t) => t.pattern);
+    const firstOfPlatform = new Map<string, Promise<void>>();
     const listings = new Map<string, Promise<PackageListing>>();
     const listingFor = (p: Platform): Promise<PackageListing> => {
       const id = formatPlatform(p);
@@ -134,8 +135,20 @@ export async function withSession<T>(
       info,
       version: opts.version,
       modules,
-      compile: (target, platform) =>
-        runner.run(compileNode({ tc, module, target, platform, settings, modulesKey: modsKey, listing: () => listingFor(platform), memo: store.statMemo })),
+      compile: (target, platform) => {
+        const node = () => runner.run(compileNode({ tc, module, target, platform, settings, modulesKey: modsKey, listing: () => listingFor(platform), memo: store.statMemo }));
+        // The first compile of a platform builds its standard library into GOCACHE; the others
+        // of that platform wait for it, so two go processes never compile the same packages
+        // at once (GOCACHE does not share work in progress). Different platforms run side by side.
+        const id = formatPlatform(platform);
+        const first = firstOfPlatform.get(id);
+        if (!first) {
+          const p = node();
+          firstOfPlatform.set(id, p.then(() => undefined, () => undefined));
+          return p;
+        }
+        return first.then(node);
+      },
     });
   } finally {
     await store.close();
