@@ -13,3 +13,5 @@ export type { Base, PlatformBase, BaseLayer } from './images/base';
 export type { BuildSession, BuildRequest } from './binaries/session';
 export { pushImages, type PushRequest, type PushedImage } from './publish/publish';
 export { pushOptionsSchema, type PushOptions } from './publish/options';
+export { parseGoHead, constraintExcludesAlways, isBuildableGoFile, type GoFileHead } from './go/source';
+export { goImportGraph, readGoWork, readModReplaces, type GoImportGraph } from './go/graph';

@@ -1,0 +1,85 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import type { CreateNodesContextV2 } from '@nx/devkit';
+
+const heads = { count: 0 };
+jest.mock('../utils/lazy-core', () => {
+  const real = jest.requireActual('@nx-fnbuild/core');
+  return { lazyCore: () => ({ ...real, parseGoHead: (src: string) => (heads.count++, real.parseGoHead(src)) }) };
+});
+import { createNodesV2 } from './create-nodes';
+
+let ws: string;
+const write = (rel: string, text: string) => {
+  const f = join(ws, rel);
+  mkdirSync(dirname(f), { recursive: true });
+  writeFileSync(f, text);
+  utimesSync(f, new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
+};
+const context = (): CreateNodesContextV2 => ({ workspaceRoot: ws, nxJsonConfiguration: {} });
+
+beforeEach(() => {
+  ws = mkdtempSync(join(tmpdir(), 'nx-fnbuild-nodes-'));
+  process.env.NX_WORKSPACE_DATA_DIRECTORY = join(ws, '.nx', 'workspace-data');
+  process.env.GOWORK = 'off';
+  write('apps/hello/go.mod', 'module example.com/demo\n\ngo 1.22\n');
+  write('apps/hello/cmd/server/main.go', 'package main\n');
+  write('apps/hello/cmd/client/main.go', 'package main\n');
+  write('apps/hello/internal/greeting/greeting.go', 'package greeting\n');
+  write('libs/util/go.mod', 'module example.com/util\n');
+  write('libs/util/util.go', 'package util\n');
+  write('libs/util/testdata/fixture/go.mod', 'module fixture\n');
+});
+afterEach(() => {
+  rmSync(ws, { recursive: true, force: true });
+  delete process.env.NX_WORKSPACE_DATA_DIRECTORY;
+  delete process.env.GOWORK;
+});
+
+const infer = (files: string[], options = {}) => createNodesV2[1](files, options, context());
+
+test('the glob and the projects of each go.mod', async () => {
+  expect(createNodesV2[0]).toBe('**/go.mod');
+  const results = await infer(['apps/hello/go.mod', 'libs/util/go.mod', 'libs/util/testdata/fixture/go.mod']);
+  const projects = Object.fromEntries(results.map(([file, r]) => [file, Object.fromEntries(Object.entries(r.projects ?? {}).map(([root, p]) => [root, [p.name, p.projectType, Object.keys(p.targets ?? {})]]))]));
+  expect(projects).toEqual({
+    'apps/hello/go.mod': {
+      'apps/hello': ['hello', 'library', ['test']],
+      'apps/hello/cmd/client': ['client', 'application', ['build-binaries', 'build-image', 'push', 'test']],
+      'apps/hello/cmd/server': ['server', 'application', ['build-binaries', 'build-image', 'push', 'test']],
+    },
+    'libs/util/go.mod': { 'libs/util': ['util', 'library', ['test']] },
+  });
+});
+
+test('memoized by fingerprint: a second run reads no Go file head; an edit recomputes that module only', async () => {
+  await infer(['apps/hello/go.mod', 'libs/util/go.mod']);
+  const memo = JSON.parse(readFileSync(join(ws, '.nx/workspace-data/nx-fnbuild/modules.json'), 'utf8'));
+  expect(Object.keys(memo.data.modules).sort()).toEqual(['apps/hello/go.mod', 'libs/util/go.mod']);
+  heads.count = 0;
+  const again = await infer(['apps/hello/go.mod', 'libs/util/go.mod']);
+  expect(heads.count).toBe(0);
+  expect(again.map(([f]) => f)).toEqual(['apps/hello/go.mod', 'libs/util/go.mod']);
+
+  write('apps/hello/cmd/client/main.go', 'package client\n');
+  const edited = await infer(['apps/hello/go.mod', 'libs/util/go.mod']);
+  expect(heads.count).toBe(2); // the two command folders of apps/hello; libs/util came from the memo
+  // Now one main package: the module is the application.
+  expect(Object.keys(edited[0][1].projects ?? {})).toEqual(['apps/hello']);
+  expect(edited[0][1].projects?.['apps/hello'].projectType).toBe('application');
+});
+
+test('options shape the targets; bad options fail with the option named', async () => {
+  const [[, r]] = await infer(['libs/util/go.mod'], { testTargetName: 'go-test' });
+  expect(Object.keys(r.projects?.['libs/util'].targets ?? {})).toEqual(['go-test']);
+  await expect(infer(['libs/util/go.mod'], { platforms: 'linux' })).rejects.toThrow('option "platforms" (got "linux")');
+});
+
+test('a go.mod that cannot be read is reported for that file; the others still come through', async () => {
+  await expect(infer(['apps/hello/go.mod', 'gone/go.mod'])).rejects.toMatchObject({
+    name: 'AggregateCreateNodesError',
+    errors: [['gone/go.mod', expect.objectContaining({ message: expect.stringContaining('ENOENT') })]],
+    partialResults: [['apps/hello/go.mod', expect.anything()]],
+  });
+});

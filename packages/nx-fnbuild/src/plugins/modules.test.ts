@@ -1,0 +1,102 @@
+import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { findGoWork, isIgnoredGoMod, modulePathOf, scanModule } from './modules';
+
+let ws: string;
+const write = (rel: string, text: string, old = true) => {
+  const f = join(ws, rel);
+  mkdirSync(dirname(f), { recursive: true });
+  writeFileSync(f, text);
+  if (old) utimesSync(f, new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
+};
+const noWork = async () => ({ use: [], replace: [] });
+
+beforeEach(() => {
+  ws = mkdtempSync(join(tmpdir(), 'nx-fnbuild-modules-'));
+});
+afterEach(() => rmSync(ws, { recursive: true, force: true }));
+
+test('main packages: the root and cmd/ folders whose package clause says main; tests, ignore-tagged scripts, testdata and nested modules do not count', async () => {
+  write('apps/hello/go.mod', 'module example.com/hello // the demo\n\ngo 1.22\n');
+  write('apps/hello/doc.go', 'package hello\n');
+  write('apps/hello/gen.go', '//go:build ignore\n\npackage main\n');
+  write('apps/hello/cmd/server/main.go', '// Command server\npackage main\n');
+  write('apps/hello/cmd/server/project.json', '{"name":"hello-api"}');
+  write('apps/hello/cmd/client/main_test.go', 'package main\n');
+  write('apps/hello/cmd/client/client.go', 'package main\n');
+  write('apps/hello/cmd/tools/lib/lib.go', 'package lib\n');
+  write('apps/hello/cmd/testdata/x/main.go', 'package main\n');
+  write('apps/hello/cmd/nested/go.mod', 'module example.com/nested\n');
+  write('apps/hello/cmd/nested/main.go', 'package main\n');
+  write('apps/hello/internal/greeting/greeting.go', 'package greeting\n');
+  const scan = await scanModule(ws, 'apps/hello/go.mod', { env: {}, readWork: noWork });
+  expect(scan.stable).toBe(true);
+  expect(await scan.compute()).toEqual({
+    dir: 'apps/hello',
+    path: 'example.com/hello',
+    rootIsMain: false,
+    cmdMains: ['apps/hello/cmd/client', 'apps/hello/cmd/server'],
+    rootHasGo: true,
+    subDirs: ['internal'],
+    projectJson: { 'apps/hello/cmd/server': 'hello-api' },
+    replaces: [],
+  });
+});
+
+test('the fingerprint changes with what the facts depend on, and only then', async () => {
+  write('go.mod', 'module example.com/x\n');
+  write('main.go', 'package main\n');
+  const fp = async () => (await scanModule(ws, 'go.mod', { env: {}, readWork: noWork })).fingerprint;
+  const first = await fp();
+  expect(await fp()).toBe(first);
+  write('README.md', 'docs'); // not Go: no change
+  write('internal/x/x.go', 'package x\n'); // a package outside cmd/ (its folder is new, though)
+  const withInternal = await fp();
+  expect(withInternal).not.toBe(first);
+  write('internal/x/x.go', 'package x // edited\n'); // a package outside cmd/: facts cannot change
+  expect(await fp()).toBe(withInternal);
+  write('main.go', 'package lib\n');
+  const edited = await fp();
+  expect(edited).not.toBe(withInternal);
+  write('project.json', '{"name":"x"}');
+  expect(await fp()).not.toBe(edited);
+  write('go.work', 'go 1.22\n\nuse .\n');
+  const withWork = await fp();
+  expect(await scanModule(ws, 'go.mod', { env: { GOWORK: 'off' }, readWork: noWork }).then((s) => s.fingerprint)).not.toBe(withWork);
+});
+
+test('a file written just now makes the scan unstable (its stamp could hide another edit in the same tick)', async () => {
+  write('go.mod', 'module example.com/x\n');
+  write('main.go', 'package main\n', false);
+  expect((await scanModule(ws, 'go.mod', { env: {}, readWork: noWork })).stable).toBe(false);
+});
+
+test('go.work: the module joins it only when the go.work uses it; its local replacements come along', async () => {
+  write('go.work', 'go 1.22\n');
+  write('svc/go.mod', 'module example.com/svc\n');
+  write('svc/main.go', 'package main\n');
+  const readWork = async (file: string) => {
+    expect(file).toBe(join(ws, 'go.work'));
+    return { use: [join(ws, 'svc')], replace: [join(ws, 'libs/shared'), '/elsewhere/outside'] };
+  };
+  const facts = await (await scanModule(ws, 'svc/go.mod', { env: {}, readWork })).compute();
+  expect(facts).toMatchObject({ workFile: 'go.work', replaces: ['libs/shared'], rootIsMain: true });
+  const notUsed = await (await scanModule(ws, 'svc/go.mod', { env: {}, readWork: async () => ({ use: [], replace: [] }) })).compute();
+  expect(notUsed.workFile).toBeUndefined();
+});
+
+test('findGoWork: $GOWORK off or a file, else the nearest go.work up to the workspace root', async () => {
+  write('a/go.work', 'go 1.22\n');
+  mkdirSync(join(ws, 'a/b/c'), { recursive: true });
+  expect(await findGoWork(ws, join(ws, 'a/b/c'), {})).toBe(join(ws, 'a/go.work'));
+  expect(await findGoWork(ws, join(ws, 'a/b/c'), { GOWORK: 'off' })).toBeUndefined();
+  expect(await findGoWork(ws, join(ws, 'a/b/c'), { GOWORK: 'x/go.work' })).toBe(join(ws, 'x/go.work'));
+  expect(await findGoWork(ws, ws, {})).toBeUndefined();
+});
+
+test('go.mod files that are not workspace modules; module lines', () => {
+  expect(['go.mod', 'a/go.mod', 'a/testdata/go.mod', 'vendor/x/go.mod', 'a/_old/go.mod', '.hidden/go.mod'].map(isIgnoredGoMod)).toEqual([false, false, true, true, true, true]);
+  expect(modulePathOf('// c\nmodule "example.com/q" // x\n')).toBe('example.com/q');
+  expect(modulePathOf('go 1.22\n')).toBeUndefined();
+});
