@@ -21,6 +21,25 @@ export interface ModulesResult {
   vendored: boolean;
 }
 
+interface ListedModule {
+  Path: string;
+  Version?: string;
+  Main?: boolean;
+  Replace?: { Path: string; Version?: string };
+}
+
+/** path@version of every module of the build list that comes from a module proxy (not a workspace or local directory). */
+async function proxiedModules(tc: Toolchain, dir: string): Promise<string[]> {
+  // -e: a requirement the workspace itself serves (example.com/shared v0.0.0) is not an error here.
+  const r = await run(tc.go, ['list', '-m', '-e', '-json', 'all'], { cwd: dir, env: tc.processEnv });
+  if (r.exitCode !== 0) throw new FnbuildError(`go list -m all failed in ${dir}:\n${r.stderr.trim()}`, 'Check go.work and the go.mod files it uses (`go work sync`).');
+  return parseJsonStream<ListedModule>(r.stdout)
+    .filter((m) => !m.Main)
+    .map((m) => (m.Replace ? (m.Replace.Version ? `${m.Replace.Path}@${m.Replace.Version}` : undefined) : m.Version ? `${m.Path}@${m.Version}` : undefined))
+    .filter((m): m is string => !!m)
+    .sort();
+}
+
 /** The key of modules(M): the files that decide the build list, the toolchain and the module env. */
 export async function modulesKey(tc: Toolchain, module: GoModule, memo: StatMemo): Promise<string> {
   const vendorList = join(module.dir, 'vendor', 'modules.txt');
@@ -43,7 +62,15 @@ export function modulesNode(tc: Toolchain, module: GoModule, key: Promise<string
     key: () => key,
     async run() {
       if (existsSync(join(module.dir, 'vendor', 'modules.txt'))) return { data: { modules: [], vendored: true } };
-      const r = await run(tc.go, ['mod', 'download', '-json'], { cwd: module.dir, env: tc.processEnv });
+      const args = ['mod', 'download', '-json'];
+      if (module.workFile) {
+        // In a go.work, a requirement on another workspace module (often at an unpublished
+        // v0.0.0) is served by the workspace: download only what comes from the proxy.
+        const wanted = await proxiedModules(tc, module.dir);
+        if (!wanted.length) return { data: { modules: [], vendored: false } };
+        args.push(...wanted);
+      }
+      const r = await run(tc.go, args, { cwd: module.dir, env: tc.processEnv });
       const listed = r.stdout.trim() ? parseJsonStream<{ Path: string; Version: string; Sum?: string; Error?: string }>(r.stdout) : [];
       const failed = listed.filter((m) => m.Error);
       if (r.exitCode !== 0 || failed.length) {
