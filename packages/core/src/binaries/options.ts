@@ -3,7 +3,7 @@ import { parsePlatform } from '../platform/platform';
 import { FnbuildError } from '../util/errors';
 
 /** A comma-separated string (as `--platforms=a,b` arrives from a command line) or a list. */
-const list = <T extends z.ZodTypeAny>(item: T) =>
+export const list = <T extends z.ZodTypeAny>(item: T) =>
   z.preprocess((v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v), z.array(item));
 
 const platform = z.string().superRefine((value, ctx) => {

@@ -6,7 +6,7 @@ import { expandTemplate } from '../build/templates';
 import type { BlobRef } from '../cache/store';
 import type { Outcome } from '../graph/node';
 import { imageAnnotations, isoTime } from '../oci/image';
-import { writeDockerArchive, writeLayout, writeOciArchive, type BlobSource } from '../oci/layout';
+import { checkTag, writeDockerArchive, writeLayout, writeOciArchive, type BlobSource } from '../oci/layout';
 import { layerTypeFor } from '../oci/media-types';
 import { blobOf, type Descriptor } from '../oci/types';
 import { formatPlatform, parsePlatform, platformFolder, samePlatform, type Platform } from '../platform/platform';
@@ -43,8 +43,6 @@ export interface BuildImageResult {
   /** Platforms asked for that the base does not offer (skipped, like ko). */
   warnings: string[];
 }
-
-const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 
 /** Only the platforms the base offers are built (the base already refused when it has none of them). */
 function choosePlatforms(asked: Platform[], base: Base): { platforms: Platform[]; skipped: Platform[] } {
@@ -99,7 +97,7 @@ export async function buildImage(req: BuildImageRequest): Promise<BuildImageResu
       const warnings = skipped.length ? [`base image ${baseRef} has no ${skipped.map(formatPlatform).join(', ')}: not built`] : [];
 
       const tags = [...new Set(await Promise.all((opts.tags ?? ['latest', '{version}']).map((t) => expandTemplate(t, 'tags', s.info, s.env, s.version))))];
-      for (const t of tags) if (!TAG.test(t)) throw new FnbuildError(`tag "${t}" is not a valid image tag`, 'A tag is up to 128 letters, digits, "_", "." or "-", not starting with "." or "-".');
+      tags.forEach(checkTag);
 
       const projectName = req.projectName ?? basename(req.projectRoot);
       const several = s.targets.length > 1;

@@ -1,8 +1,6 @@
 import { z } from 'zod';
-import { buildSettingsSchema } from '../binaries/options';
+import { buildSettingsSchema, list } from '../binaries/options';
 
-const list = <T extends z.ZodTypeAny>(item: T) =>
-  z.preprocess((v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v), z.array(item));
 
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name');
 const absolute = (what: string) => z.string().regex(/^\/[^\0]*$/, `${what} is an absolute path inside the image, e.g. "/app"`);

@@ -58,7 +58,8 @@ async function bytesOf(b: BlobSource): Promise<Buffer> {
   return isSerialized(b) ? b.bytes : fs.readFile(b.path);
 }
 
-function checkTag(tag: string): void {
+/** An image tag as registries and layouts accept it; a clear error otherwise. */
+export function checkTag(tag: string): void {
   if (!TAG.test(tag)) throw new LayoutError(`tag "${tag}" is not valid: use up to 128 of A-Z a-z 0-9 _ . - (not starting with . or -)`);
 }
 

@@ -1,7 +1,6 @@
 import { z } from 'zod';
+import { list } from '../binaries/options';
 
-const list = <T extends z.ZodTypeAny>(item: T) =>
-  z.preprocess((v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v), z.array(item));
 
 export const pushOptionsSchema = z
   .object({

@@ -7,6 +7,7 @@ import { limitingRunner } from '../graph/limiting';
 import { directRunner } from '../graph/node';
 import { reportingRunner } from '../graph/reporting';
 import { buildImage } from '../images/build-image';
+import { checkTag } from '../oci/layout';
 import { RegistryClient } from '../registry/client';
 import { formatRepository, normalizeRegistry, parseRepository, type RepoRef } from '../registry/reference';
 import { Store } from '../cache/store';
@@ -27,8 +28,6 @@ export interface PushedImage extends PushOutcome {
   name: string;
   digest: string;
 }
-
-const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 
 /** One image: the repositories as given. Several (a project with several targets): <repository>/<target>, like ko. */
 function destinations(repos: string[], several: boolean, targetName: string): RepoRef[] {
@@ -87,7 +86,7 @@ export async function pushImages(req: PushRequest): Promise<PushedImage[]> {
       const tags = opts.tags
         ? [...new Set(await Promise.all(opts.tags.map((t) => expandTemplate(t, 'tags', info, env, req.buildOptions.version as string | undefined))))]
         : image.tags;
-      for (const t of tags) if (!TAG.test(t)) throw new FnbuildError(`tag "${t}" is not a valid image tag`);
+      tags.forEach(checkTag);
       const pushed = await pushImage({
         client,
         layout: image.output[0],

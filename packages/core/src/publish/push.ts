@@ -1,4 +1,5 @@
 import { promises as fs } from 'node:fs';
+import { Readable } from 'node:stream';
 import type { Runner } from '../graph/node';
 import { isIndex } from '../oci/media-types';
 import { layoutBlobPath, readLayout, readLayoutBlob } from '../oci/read-layout';
@@ -142,7 +143,6 @@ export async function pushSbom(client: RegistryClient, repository: RepoRef, subj
   const tag = `sha256-${subject.slice(7)}.sbom`;
   const repo = formatRepository(repository);
   if ((await client.headManifest({ ...repository, tag }))?.digest === m.digest) return { repository: repo, tag, digest: m.digest };
-  const { Readable } = await import('node:stream');
   for (const [d, bytes] of [[config, empty], [layer, spdx]] as const) {
     await client.uploadBlob(repository, { digest: d.digest, size: d.size, open: () => Readable.from([bytes]) }, { mountFrom });
   }
