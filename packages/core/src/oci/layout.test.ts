@@ -2,7 +2,7 @@
  * Writes a real two-platform image and checks it with tools that share no code with ours: skopeo
  * (containers/image), umoci (opencontainers/umoci) and GNU tar; then runs the unpacked binary.
  */
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Store } from '../cache/store';
 import type { Platform } from '../platform/platform';
@@ -79,6 +79,27 @@ afterAll(async () => {
 
 const inspect = (args: string[]) => run('skopeo', ['inspect', ...args]).stdout;
 const leftovers = (parent: string, name: string) => readdirSync(parent).filter((n) => n.startsWith(`.${name}.`));
+
+describe('writeLayout of a layout that is already there', () => {
+  test('writes nothing; a blob damaged in place (same size) makes it write the layout again', async () => {
+    const dir = join(root, 'again', 'image');
+    expect((await writeLayout(dir, image)).unchanged).toBe(false);
+    const indexBefore = statSync(join(dir, 'index.json'));
+    const second = await writeLayout(dir, image);
+    expect([second.unchanged, second.linked, second.copied]).toEqual([true, 0, 0]);
+    const indexAfter = statSync(join(dir, 'index.json'));
+    expect([indexAfter.ino, indexAfter.mtimeMs]).toEqual([indexBefore.ino, indexBefore.mtimeMs]);
+
+    // A config blob (bytes given, not a store file) rewritten with other bytes of the same size.
+    const config = images[0]!.config;
+    const path = layoutBlobPath(dir, config.digest);
+    chmodSync(path, 0o644);
+    writeFileSync(path, Buffer.alloc(config.size, 0x20));
+    const third = await writeLayout(dir, image);
+    expect(third.unchanged).toBe(false);
+    expect(readFileSync(layoutBlobPath(dir, config.digest)).equals(config.bytes)).toBe(true);
+  });
+});
 
 describe('writeLayout, checked by skopeo and umoci', () => {
   let dir: string;

@@ -17,7 +17,7 @@ import { createWriteStream, promises as fs } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { sha256, type Digest } from '../util/hash';
+import { sha256, sha256File, type Digest } from '../util/hash';
 import { tempPathFor } from '../util/fs-atomic';
 import { OCI_INDEX, isIndex, isManifest } from './media-types';
 import { CONTAINERD_NAME, INDEX_FILE, LAYOUT_FILE, LAYOUT_VERSION, REF_NAME, blobRelPath, LayoutError } from './read-layout';
@@ -178,11 +178,38 @@ export interface WriteLayoutResult {
   index: SerializedBlob;
   linked: number;
   copied: number;
+  /** The layout there already held exactly this: nothing was written. */
+  unchanged: boolean;
 }
 
-/** Writes one or more images as an OCI image layout at `dir`, replacing a previous layout there atomically. */
+/**
+ * True when `dir` already is this layout: the same index.json bytes, and every blob present
+ * with the same bytes (the very store file when hard-linked; else compared or re-hashed).
+ */
+async function upToDate(dir: string, plan: LayoutPlan): Promise<boolean> {
+  const index = await fs.readFile(join(dir, INDEX_FILE)).catch(() => undefined);
+  if (!index?.equals(plan.index.bytes)) return false;
+  for (const [digest, b] of plan.blobs) {
+    if (!isSerialized(b)) await checkFileSize(b); // a bad input is an error, written or not
+    const path = join(dir, blobRelPath(digest));
+    const st = await fs.stat(path).catch(() => undefined);
+    if (!st || st.size !== b.size) return false;
+    if (isSerialized(b)) {
+      if (!(await fs.readFile(path)).equals(b.bytes)) return false;
+    } else if (st.ino !== (await fs.stat(b.path)).ino && (await sha256File(path)).digest !== digest) {
+      return false;
+    }
+  }
+  return true;
+}
+
+/**
+ * Writes one or more images as an OCI image layout at `dir`, replacing a previous layout there
+ * atomically; a layout that already holds exactly this is left alone (a no-op build writes nothing).
+ */
 export async function writeLayout(dir: string, images: LayoutImage | readonly LayoutImage[]): Promise<WriteLayoutResult> {
   const plan = await planLayout(images);
+  if (await upToDate(dir, plan)) return { dir, index: plan.index, linked: 0, copied: 0, unchanged: true };
   const exists = await checkReplaceable(dir);
   await fs.mkdir(dirname(dir), { recursive: true });
   const tmp = await fs.mkdtemp(join(dirname(dir), `.${basename(dir)}.tmp-`));
@@ -203,7 +230,7 @@ export async function writeLayout(dir: string, images: LayoutImage | readonly La
     await fs.rm(tmp, { recursive: true, force: true });
     throw err;
   }
-  return { dir, index: plan.index, linked, copied };
+  return { dir, index: plan.index, linked, copied, unchanged: false };
 }
 
 /**
