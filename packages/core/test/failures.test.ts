@@ -51,6 +51,20 @@ test('a syntax error in one target: BuildFailedError names target, platform and 
   expect(listed.map((a) => a.name)).toEqual(['server']);
 });
 
+test('an import that resolves nowhere is reported from go list with file:line relative to the module', async () => {
+  const project = copyFixture('multi', tmp);
+  const main = join(project, 'cmd', 'client', 'main.go');
+  const lines = readFileSync(main, 'utf8').split('\n');
+  const importLine = lines.findIndex((l) => l.startsWith('import (')) + 2;
+  lines.splice(importLine - 1, 0, '\t_ "example.com/multi/internal/nowhere"');
+  writeFileSync(main, lines.join('\n'));
+
+  const err = await failureOf(build({ workspaceRoot: tmp, projectRoot: project, options: { cacheDir: join(tmp, 'cache'), platforms: [HOST], targets: ['./cmd/client'] }, env: testEnv({}) }));
+  expect(err).toBeInstanceOf(BuildFailedError);
+  expect(err.message).toMatch(new RegExp(`cmd/client/main\\.go:${importLine}:\\d+: .*internal/nowhere`));
+  expect(err.message).not.toContain(project);
+});
+
 test('a syntax error is not cached: after the fix the target builds', async () => {
   const project = copyFixture('multi', tmp);
   const main = join(project, 'cmd', 'client', 'main.go');

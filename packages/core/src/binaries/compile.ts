@@ -2,7 +2,7 @@ import { join, relative } from 'node:path';
 import type { StatMemo } from '../cache/stat-memo';
 import type { Node } from '../graph/node';
 import type { GoModule } from '../go/module';
-import { relativize, type PackageListing } from '../go/packages';
+import type { PackageListing } from '../go/packages';
 import type { Target } from '../go/targets';
 import { BUILD_ENV_VARS, pickEnv, type Toolchain } from '../go/toolchain';
 import { executableSuffix, formatPlatform, goEnvFor, type Platform } from '../platform/platform';
@@ -104,7 +104,7 @@ export function compileNode(args: {
       if (settings.ldflags) goArgs.push(`-ldflags=${settings.ldflags}`);
       goArgs.push('--', target.pattern);
       const r = await run(tc.go, goArgs, { cwd: module.dir, env: { ...tc.processEnv, ...platformEnv } });
-      if (r.exitCode !== 0) throw new CompileError(target, platform, relativize((r.stderr || r.stdout).trim(), module.dir));
+      if (r.exitCode !== 0) throw new CompileError(target, platform, (r.stderr || r.stdout).trim());
       return { data: { importPath, goVersion: tc.version }, files: { binary: out } };
     },
   };

@@ -102,7 +102,8 @@ export async function listTargets(
       name: root.Name ?? '',
       dir: root.Dir ?? join(moduleDir, pattern),
       files,
-      error: problems.length ? [...new Set(problems)].map((m) => relativize(m, moduleDir)).join('\n') : undefined,
+      // go prints positions relative to its working directory (the module), like the compiler.
+      error: problems.length ? [...new Set(problems)].join('\n') : undefined,
     };
   });
   return { targets, dirs: [...[...packageDirs].map((dir) => ({ dir, filesOnly: true as const })), ...[...dirs].sort()] };
@@ -125,11 +126,6 @@ async function dirsWithin(pkgDir: string, path: string): Promise<string[]> {
   for (let d = isDir ? path : dirname(path); under(d, pkgDir) && d !== pkgDir; d = dirname(d)) out.push(d);
   if (isDir) out.push(...(await subdirsOf(path)));
   return out;
-}
-
-/** Absolute paths in go's messages, made relative to the module so they read like compiler output. */
-export function relativize(message: string, moduleDir: string): string {
-  return message.split(moduleDir + sep).join('');
 }
 
 /** "./cmd/server" for a folder inside the module. */
