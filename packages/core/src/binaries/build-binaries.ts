@@ -4,6 +4,8 @@ import { executableSuffix, formatPlatform, platformFolder, platformFromGoEnv } f
 import { writeFileAtomic } from '../util/fs-atomic';
 import { exportNode } from './export';
 import { buildBinariesOptionsSchema, parseOptions } from './options';
+import { pinFuncYaml } from '../functions/func-yaml';
+import { toolchainPins } from '../functions/function';
 import { settleAll, throwFailures, withSession, type BuildRequest } from './session';
 
 export { BuildFailedError, defaultCacheDir, type BuildRequest } from './session';
@@ -64,6 +66,7 @@ export async function buildBinaries(req: BuildRequest): Promise<BuildBinariesRes
     // Rewritten only when it changes: a no-op build touches nothing in the output folder.
     if ((await fs.readFile(manifestPath, 'utf8').catch(() => '')) !== manifest) await writeFileAtomic(manifestPath, manifest);
     throwFailures(failures, jobs.length);
+    if (s.fn?.funcYaml) await pinFuncYaml(s.fn.funcYaml, toolchainPins(s.tc));
     return { outputPath, artifacts, built: artifacts.filter((a) => !a.cached).length, cached: artifacts.filter((a) => a.cached).length };
   });
 }

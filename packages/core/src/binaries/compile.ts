@@ -70,7 +70,9 @@ export function compileNode(args: {
       if (t.name !== 'main') {
         throw new CompileError(target, platform, `package ${t.name} is not a main package; a target must be a folder with package main (and a func main).`);
       }
-      const files = await Promise.all(t.files.map(async (f) => [relative(module.dir, f), (await args.memo.digest(f))?.digest ?? null]));
+      // A function's generated main.go exists only in the overlay: its digest stands for it.
+      const real = target.entry ? t.files.filter((f) => !f.startsWith(target.dir + '/')) : t.files;
+      const files = await Promise.all(real.map(async (f) => [relative(module.dir, f), (await args.memo.digest(f))?.digest ?? null]));
       const cgoEnv = settings.cgo ? pickEnv(tc.env, CGO_ENV_VARS) : {};
       const { GOROOT: _ignored, ...buildEnv } = pickEnv(tc.env, BUILD_ENV_VARS);
       const key = keyOf({
@@ -87,6 +89,7 @@ export function compileNode(args: {
         flags: settings.flags,
         tags: settings.tags,
         ldflags: settings.ldflags,
+        ...(target.entry && { entrypoint: target.entry.digest }),
       });
       return { key, importPath: t.importPath };
     })());
@@ -99,7 +102,7 @@ export function compileNode(args: {
     async run(scratch) {
       const { importPath } = await resolve();
       const out = join(scratch, target.name + executableSuffix(platform));
-      const goArgs = ['build', '-trimpath', '-buildvcs=false', '-o', out, ...settings.flags];
+      const goArgs = ['build', '-trimpath', '-buildvcs=false', '-o', out, ...(target.entry ? [`-overlay=${target.entry.overlay}`] : []), ...settings.flags];
       if (settings.tags.length) goArgs.push(`-tags=${settings.tags.join(',')}`);
       if (settings.ldflags) goArgs.push(`-ldflags=${settings.ldflags}`);
       goArgs.push('--', target.pattern);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parsePlatform } from '../platform/platform';
+import { functionSettings } from '../functions/function';
 import { FnbuildError } from '../util/errors';
 
 /** A comma-separated string (as `--platforms=a,b` arrives from a command line) or a list. */
@@ -49,6 +50,7 @@ export const buildSettingsSchema = z.object({
   version: z.string().min(1).optional(),
   parallelism: z.coerce.number().int().min(1).max(256).optional(),
   cacheDir: z.string().min(1).optional(),
+  ...functionSettings,
 });
 
 export const buildBinariesOptionsSchema = buildSettingsSchema.extend({ outputPath: z.string().min(1).optional() }).strict();

@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { validatedMemo } from '../cache/memo';
 import { DEFAULT_MAX_CACHE_BYTES, parseSize, pruneIfDue } from '../cache/prune';
 import { Store } from '../cache/store';
@@ -15,6 +15,8 @@ import type { Reporter } from '../graph/reporting';
 import { buildRunner } from '../graph/runner';
 import { checkSupported, formatPlatform, goEnvFor, parsePlatforms, type Platform } from '../platform/platform';
 import { runOk } from '../process/run';
+import { readFuncYaml } from '../functions/func-yaml';
+import { planFunction, type FunctionProject } from '../functions/function';
 import { FnbuildError } from '../util/errors';
 import { keyOf } from '../util/hash';
 import { compileNode, type CompileData, type CompileSettings } from './compile';
@@ -44,6 +46,10 @@ export interface BuildSession {
   module: GoModule;
   targets: Target[];
   platforms: Platform[];
+  /** Where the sources are: the project folder, or the checkout of its git source. */
+  sourceRoot: string;
+  /** Set for a function project: the function, its func.yaml and generated entrypoint. */
+  fn?: FunctionProject;
   runner: Runner;
   env: Record<string, string | undefined>;
   info: () => Promise<SourceInfo>;
@@ -83,15 +89,25 @@ export async function withSession<T>(
   const env = { ...baseEnv, ...userEnv };
   const store = await Store.open(defaultCacheDir(req.workspaceRoot, baseEnv, opts.cacheDir));
   try {
-    const tc = await loadToolchain(req.projectRoot, env, store);
-    const module = await loadModule(tc, store, req.projectRoot);
+    const sourceRoot = opts.source ? (await (await import('../functions/git-source')).checkoutGitSource(opts.source, { cacheDir: store.root, env })).root : req.projectRoot;
+    const tc = await loadToolchain(sourceRoot, env, store);
+    const module = await loadModule(tc, store, sourceRoot);
     const platforms = opts.platforms ? parsePlatforms(opts.platforms) : defaultPlatforms(tc);
     const supported = await distList(tc, store);
     platforms.forEach((p) => checkSupported(p, supported));
-    const specs: TargetSpec[] | undefined = opts.targets?.map((t) => (typeof t === 'string' ? { path: t } : t));
-    const targets = await resolveTargets(tc, store, module, req.projectRoot, specs);
 
-    const info = sourceInfo(req.projectRoot, env, opts.version, store);
+    // A function project: named by functionName or FUNC_NAME, or described by a func.yaml.
+    const funcYaml = await readFuncYaml(req.projectRoot);
+    const functionName = opts.functionName ?? (env.FUNC_NAME || undefined);
+    let fn: FunctionProject | undefined;
+    if (functionName || funcYaml) {
+      if (opts.targets) throw new FnbuildError('a function project builds its function: the targets option does not apply', 'Remove targets, or functionName (and FUNC_NAME, func.yaml) to build main packages.');
+      fn = await planFunction({ tc, store, module, packageDir: sourceRoot, functionName, funcYaml, version: opts.version, displayName: basename(req.projectRoot) });
+    }
+    const specs: TargetSpec[] | undefined = opts.targets?.map((t) => (typeof t === 'string' ? { path: t } : t));
+    const targets = fn ? [fn.target] : await resolveTargets(tc, store, module, sourceRoot, specs);
+
+    const info = sourceInfo(sourceRoot, env, opts.version, store);
     const ldflags = await expandTemplate([opts.ldflags ?? []].flat().join(' '), 'ldflags', info, env, opts.version);
     const settings: CompileSettings = { flags: opts.flags ?? [], tags: opts.tags ?? [], ldflags, cgo: opts.cgo ?? false, env: userEnv };
 
@@ -101,7 +117,11 @@ export async function withSession<T>(
     modules.catch(() => undefined); // reported through the compiles that need it
 
     // go list flags that change what resolves: tags and -mod/-modfile.
-    const listFlags = [...settings.flags.filter((f) => /^-mod(file)?=/.test(f)), ...(settings.tags.length ? [`-tags=${settings.tags.join(',')}`] : [])];
+    const listFlags = [
+      ...settings.flags.filter((f) => /^-mod(file)?=/.test(f)),
+      ...(settings.tags.length ? [`-tags=${settings.tags.join(',')}`] : []),
+      ...(fn ? [`-overlay=${fn.entry.overlay}`] : []),
+    ];
     const patterns = targets.map((t) => t.pattern);
     const firstOfPlatform = new Map<string, Promise<void>>();
     const listings = new Map<string, Promise<PackageListing>>();
@@ -115,7 +135,8 @@ export async function withSession<T>(
           await modules; // go list must not race the download of the same modules
           const { value } = await validatedMemo(store, key, async () => {
             const listing = await listTargets(tc, module.dir, patterns, listEnv, listFlags);
-            return { value: listing, dirs: listing.dirs };
+            // The entrypoint's folder exists only in the overlay, whose name is in the key.
+            return { value: listing, dirs: listing.dirs.filter((d) => !fn || (typeof d === 'string' ? d : d.dir) !== fn.entry.dir) };
           });
           return value;
         })();
@@ -130,6 +151,8 @@ export async function withSession<T>(
       module,
       targets,
       platforms,
+      sourceRoot,
+      fn,
       runner,
       env,
       info,

@@ -23,6 +23,8 @@ export interface Target {
   dir: string;
   /** Binary name (without .exe): the folder's name unless overridden. */
   name: string;
+  /** A function's generated main package, which go sees through an overlay (dir exists only there). */
+  entry?: { overlay: string; digest: string };
 }
 
 async function subdirs(dir: string): Promise<string[]> {

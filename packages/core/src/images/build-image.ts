@@ -10,6 +10,8 @@ import { checkTag, writeDockerArchive, writeLayout, writeOciArchive, type BlobSo
 import { layerTypeFor } from '../oci/media-types';
 import { blobOf, type Descriptor } from '../oci/types';
 import { formatPlatform, parsePlatform, platformFolder, samePlatform, type Platform } from '../platform/platform';
+import { pinFuncYaml } from '../functions/func-yaml';
+import { toolchainPins } from '../functions/function';
 import { FnbuildError } from '../util/errors';
 import { writeFileAtomic } from '../util/fs-atomic';
 import { imageNode, indexNode, platformLabel } from './assemble';
@@ -90,16 +92,27 @@ export async function buildImage(req: BuildImageRequest): Promise<BuildImageResu
     const info = await s.info();
     const mtime = info.epoch;
     const created = isoTime(mtime);
-    const baseRef = opts.baseImage && opts.baseImage !== 'scratch' ? opts.baseImage : undefined;
+    // A function's func.yaml pins the base (run_image); baseImage is what fills a missing pin.
+    const fy = s.fn?.funcYaml?.data;
+    const baseOption = fy?.run_image ?? opts.baseImage;
+    const baseRef = baseOption && baseOption !== 'scratch' ? baseOption : undefined;
     const base: Base = baseRef ? await registryBase(baseRef, s, opts, ws) : scratch(s.runner, s.store, mtime);
     try {
       const { platforms, skipped } = choosePlatforms(s.platforms, base);
       const warnings = skipped.length ? [`base image ${baseRef} has no ${skipped.map(formatPlatform).join(', ')}: not built`] : [];
 
-      const tags = [...new Set(await Promise.all((opts.tags ?? ['latest', '{version}']).map((t) => expandTemplate(t, 'tags', s.info, s.env, s.version))))];
+      const tagTemplates = opts.tags ?? (fy?.version ? [fy.version] : ['latest', '{version}']);
+      const tags = [...new Set(await Promise.all(tagTemplates.map((t) => expandTemplate(t, 'tags', s.info, s.env, s.version))))];
       tags.forEach(checkTag);
 
-      const projectName = req.projectName ?? basename(req.projectRoot);
+      const projectName = fy?.name ?? req.projectName ?? basename(req.projectRoot);
+      const words = (v?: string) => v?.trim().split(/\s+/).filter(Boolean);
+      const config = {
+        entrypoint: opts.entrypoint ?? words(fy?.entrypoint),
+        cmd: opts.cmd ?? words(fy?.cmd),
+        // func.yaml's config is the function's environment; FUNCTION_TARGET tells the framework which function to serve.
+        env: { ...(s.fn?.framework && s.fn.functionName ? { FUNCTION_TARGET: s.fn.functionName } : {}), ...(fy?.config ?? {}), ...(imageEnv ?? {}) },
+      };
       const several = s.targets.length > 1;
       const filesLayers = new Map<string, Promise<Outcome<LayerData>>>();
       const filesLayer = (mediaType: ReturnType<typeof layerTypeFor>) => {
@@ -139,9 +152,9 @@ export async function buildImage(req: BuildImageRequest): Promise<BuildImageResu
                 base: pb,
                 layers: layers.map((l) => l.data),
                 config: {
-                  entrypoint: opts.entrypoint ?? [binaryPath],
-                  cmd: opts.cmd,
-                  env: imageEnv,
+                  entrypoint: config.entrypoint ?? [binaryPath],
+                  cmd: config.cmd,
+                  env: Object.keys(config.env).length ? config.env : undefined,
                   user: opts.user ?? '65532:65532',
                   workingDir: opts.workingDir,
                   ports: opts.ports,
@@ -225,6 +238,11 @@ export async function buildImage(req: BuildImageRequest): Promise<BuildImageResu
       const { values: images, failures } = await settleAll(jobs);
       throwFailures(failures, jobs.length);
       images.sort((a, b) => (a.name < b.name ? -1 : 1));
+      if (s.fn?.funcYaml) {
+        // The first build pins what it used; later builds read the pins back (see func-yaml.ts).
+        const runImage = base.name ? (base.name.includes('@') ? base.name : `${base.name}@${base.digest}`) : 'scratch';
+        await pinFuncYaml(s.fn.funcYaml, { ...toolchainPins(s.tc), run_image: runImage });
+      }
       if (opts.metadataFile) await writeFileAtomic(resolve(ws, opts.metadataFile), JSON.stringify({ images }, null, 2) + '\n');
       if (iidFile) await writeFileAtomic(iidFile, images.map((i) => i.digest).join('\n') + '\n');
       return { images, warnings };

@@ -1,0 +1,142 @@
+/**
+ * Function projects: a package exporting an HTTP handler and no main package, built through
+ * a generated entrypoint (real go, real binaries, served and stopped with SIGTERM).
+ * The OpenFunction framework case uses a stand-in module from a file:// proxy
+ * (fixtures/goproxy-src): the real functions-framework-go is not served by the proxy here.
+ */
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { build, buildsIn, cleanup, copyFixture, goWrapper, HOST_FOLDER, makeProxy, REAL_GO, tempDir, testEnv } from './fixtures/helpers';
+import { freePort, serve } from './fixtures/serve';
+import { execFileSync } from 'node:child_process';
+
+jest.setTimeout(300_000);
+
+let tmp: string;
+let go: ReturnType<typeof goWrapper>;
+let env: Record<string, string | undefined>;
+
+beforeAll(() => {
+  tmp = tempDir('fn');
+  go = goWrapper(join(tmp, 'tools'));
+  env = testEnv({ GO: go.path });
+});
+afterAll(() => cleanup(tmp));
+
+/** Every file under dir (but bin/), with its size and mtime: proof that nothing was written there. */
+function tree(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) {
+        if (relative(dir, p) !== 'bin') walk(p);
+      } else out.push(`${relative(dir, p)} ${statSync(p).size} ${statSync(p).mtimeMs}`);
+    }
+  };
+  walk(dir);
+  return out.sort();
+}
+
+describe('a function project', () => {
+  let project: string;
+  const opts = (extra: Record<string, unknown> = {}) => ({ cacheDir: join(tmp, 'cache'), ...extra });
+  beforeAll(() => {
+    project = copyFixture('function', tmp);
+  });
+
+  test('functionName builds a server for the function, without writing into the sources; it serves FUNC_CONTEXT and stops on SIGTERM with 0', async () => {
+    const before = tree(project);
+    const r = await build({ workspaceRoot: tmp, projectRoot: project, options: opts({ functionName: 'Hello', version: '1.2.3' }), env });
+    expect(r.artifacts.map((a) => [a.name, a.importPath, a.path])).toEqual([['function', 'example.com/hellofn/_fnbuild_main', `${HOST_FOLDER}/function`]]);
+    expect(tree(project)).toEqual(before);
+    expect(buildsIn(go.newCalls())).toEqual(['./_fnbuild_main']);
+
+    const port = await freePort();
+    const fc = JSON.stringify({ name: 'hello-fn', version: 'v9', port: String(port), runtime: 'Knative', httpPattern: '/greet/{who}' });
+    const s = serve(join(project, 'bin', HOST_FOLDER, 'function'), [], { PATH: process.env.PATH, FUNC_CONTEXT: fc, PORT: '1' }, port);
+    try {
+      expect(await s.get('/?name=nx')).toMatchObject({ status: 200, body: 'hello, nx, from /\n' });
+      expect((await s.get('/greet/ana')).body).toBe('hello, world, from /greet/ana\n');
+    } finally {
+      expect(await s.stop()).toBe(0);
+    }
+    expect(s.output()).toContain(`function Hello (hello-fn v9) listening on :${port}`);
+    expect(s.output()).toContain('function Hello: stopped');
+  });
+
+  test('without FUNC_CONTEXT it listens on PORT; the version logged is the build version', async () => {
+    const port = await freePort();
+    const s = serve(join(project, 'bin', HOST_FOLDER, 'function'), [], { PATH: process.env.PATH, PORT: String(port) }, port);
+    try {
+      expect((await s.get('/x')).body).toBe('hello, world, from /x\n');
+    } finally {
+      expect(await s.stop()).toBe(0);
+    }
+    expect(s.output()).toContain(`function Hello (function 1.2.3) listening on :${port}`);
+  });
+
+  test('a second build is a cache hit; editing the function rebuilds it', async () => {
+    const again = await build({ workspaceRoot: tmp, projectRoot: project, options: opts({ functionName: 'Hello', version: '1.2.3' }), env });
+    expect([again.built, again.cached]).toEqual([0, 1]);
+    expect(buildsIn(go.newCalls())).toEqual([]);
+    const file = join(project, 'hello.go');
+    writeFileSync(file, readFileSync(file, 'utf8').replace('hello, %s', 'hi, %s'));
+    const edited = await build({ workspaceRoot: tmp, projectRoot: project, options: opts({ functionName: 'Hello', version: '1.2.3' }), env });
+    expect([edited.built, edited.cached]).toEqual([1, 0]);
+    expect(buildsIn(go.newCalls())).toEqual(['./_fnbuild_main']);
+  });
+
+  test('FUNC_NAME in the env names the function', async () => {
+    const r = await build({ workspaceRoot: tmp, projectRoot: project, options: opts({ version: '1.2.3' }), env: { ...env, FUNC_NAME: 'Hello' } });
+    expect(r.cached).toBe(1);
+  });
+
+  test.each([
+    ['Nope', /function "Nope" not found in .*function\. Handlers in this package: Hello\.[\s\S]*Accepted signatures: func Name\(w http\.ResponseWriter, r \*http\.Request\); var Name http\.HandlerFunc/],
+    ['Sum', /function "Sum" in .* has the wrong signature: func Sum\(a, b int\) int[\s\S]*Accepted signatures/],
+    ['hello', /"hello" is not exported/],
+  ])('functionName %s is refused with the signatures accepted', async (name, message) => {
+    await expect(build({ workspaceRoot: tmp, projectRoot: project, options: opts({ functionName: name }), env })).rejects.toThrow(message);
+  });
+
+  test('func.yaml: the sole handler is the function; the first build pins runtime and build_image, keeping comments; later builds leave it alone', async () => {
+    const fy = join(project, 'func.yaml');
+    writeFileSync(fy, '# the hello function\nschema_version: 20180708\nname: hello\nversion: 0.1.0 # the image tag\n');
+    const r = await build({ workspaceRoot: tmp, projectRoot: project, options: opts(), env });
+    expect(r.artifacts.map((a) => a.name)).toEqual(['hello']);
+    const goVersion = execFileSync(REAL_GO, ['env', 'GOVERSION'], { encoding: 'utf8' }).trim().slice(2);
+    const minor = goVersion.split('.').slice(0, 2).join('.');
+    const pinned = readFileSync(fy, 'utf8');
+    expect(pinned).toBe(`# the hello function\nschema_version: 20180708\nname: hello\nversion: 0.1.0 # the image tag\nruntime: go${minor}\nbuild_image: golang:${goVersion}\n`);
+    const mtime = statSync(fy).mtimeMs;
+    await build({ workspaceRoot: tmp, projectRoot: project, options: opts(), env });
+    expect(statSync(fy).mtimeMs).toBe(mtime);
+
+    writeFileSync(fy, pinned.replace(`runtime: go${minor}`, 'runtime: go1.19'));
+    await expect(build({ workspaceRoot: tmp, projectRoot: project, options: opts(), env })).rejects.toThrow(
+      new RegExp(`func\\.yaml: runtime "go1\\.19" needs go1\\.19\\.x; this machine's go is go${goVersion.replace(/\./g, '\\.')}[\\s\\S]*change runtime in func\\.yaml to upgrade`),
+    );
+    writeFileSync(fy, pinned.replace(`build_image: golang:${goVersion}`, 'build_image: golang:1.26.999'));
+    await expect(build({ workspaceRoot: tmp, projectRoot: project, options: opts(), env })).rejects.toThrow(/build_image "golang:1\.26\.999" needs go1\.26\.999; this machine's go is/);
+    writeFileSync(fy, 'schema_version: 20180708\nname: hello\nversion: [1, 2\n');
+    await expect(build({ workspaceRoot: tmp, projectRoot: project, options: opts(), env })).rejects.toThrow(/func\.yaml:\d+:\d+: not valid YAML: Flow sequence/);
+    writeFileSync(fy, pinned);
+  });
+});
+
+test('a function that registers with the OpenFunction framework is served by the framework, FUNCTION_TARGET choosing it', async () => {
+  const project = copyFixture('framework-fn', tmp);
+  const proxy = makeProxy(join(tmp, 'proxy'), [{ path: 'github.com/OpenFunction/functions-framework-go', version: 'v0.6.0' }]);
+  const fenv = { ...env, GOPROXY: proxy, GOSUMDB: 'off', GOMODCACHE: join(tmp, 'modcache'), GOFLAGS: '-mod=mod' };
+  const r = await build({ workspaceRoot: tmp, projectRoot: project, options: { cacheDir: join(tmp, 'cache'), functionName: 'Greet' }, env: fenv });
+  const port = await freePort();
+  const s = serve(join(project, 'bin', HOST_FOLDER, r.artifacts[0].name), [], { PATH: process.env.PATH, FUNCTION_TARGET: 'Greet', FUNC_CONTEXT: JSON.stringify({ port }) }, port);
+  try {
+    const got = await s.get('/');
+    expect(got.body).toBe('greetings via the framework\n');
+    expect(got.headers.get('x-framework')).toBe('stand-in');
+  } finally {
+    await s.stop();
+  }
+});
