@@ -47,7 +47,7 @@ function expectedTargets(name: string, sources: { root: string; buildList: strin
     'build-binaries': {
       executor: 'nx-fnbuild:build-binaries',
       cache: true,
-      inputs: [...SOURCES, ...sources.buildList, { runtime: 'go version' }, ...BUILD_ENV],
+      inputs: [...SOURCES, ...sources.buildList, { runtime: 'go version' }, ...BUILD_ENV, { env: 'FUNC_NAME' }],
       outputs: ['{projectRoot}/bin'],
       dependsOn: [],
       options: { platforms: ['linux/amd64'] },
@@ -55,7 +55,7 @@ function expectedTargets(name: string, sources: { root: string; buildList: strin
     'build-image': {
       executor: 'nx-fnbuild:build-image',
       cache: true,
-      inputs: [...SOURCES, ...sources.buildList, { runtime: 'go version' }, ...BUILD_ENV, { env: 'SOURCE_DATE_EPOCH' }, GIT],
+      inputs: [...SOURCES, ...sources.buildList, { runtime: 'go version' }, ...BUILD_ENV, { env: 'SOURCE_DATE_EPOCH' }, GIT, { env: 'FUNC_NAME' }],
       outputs: [`{workspaceRoot}/dist/images/${name}`, `{workspaceRoot}/dist/images/${name}.spdx.json`],
       dependsOn: [],
       options: { platforms: ['linux/amd64'] },

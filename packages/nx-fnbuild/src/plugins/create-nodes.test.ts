@@ -40,7 +40,7 @@ afterEach(() => {
 const infer = (files: string[], options = {}) => createNodesV2[1](files, options, context());
 
 test('the glob and the projects of each go.mod', async () => {
-  expect(createNodesV2[0]).toBe('**/go.mod');
+  expect(createNodesV2[0]).toBe('**/{go.mod,func.yaml}');
   const results = await infer(['apps/hello/go.mod', 'libs/util/go.mod', 'libs/util/testdata/fixture/go.mod']);
   const projects = Object.fromEntries(results.map(([file, r]) => [file, Object.fromEntries(Object.entries(r.projects ?? {}).map(([root, p]) => [root, [p.name, p.projectType, Object.keys(p.targets ?? {})]]))]));
   expect(projects).toEqual({
@@ -82,4 +82,42 @@ test('a go.mod that cannot be read is reported for that file; the others still c
     errors: [['gone/go.mod', expect.objectContaining({ message: expect.stringContaining('ENOENT') })]],
     partialResults: [['apps/hello/go.mod', expect.anything()]],
   });
+});
+
+test('a func.yaml folder without a main package is an application (a module, or a package inside one); its image follows func.yaml\'s name', async () => {
+  const summary = (results: Awaited<ReturnType<typeof infer>>) =>
+    Object.fromEntries(results.flatMap(([, r]) => Object.entries(r.projects ?? {}).map(([root, p]) => [root, [p.name, p.projectType, Object.keys(p.targets ?? {})]])));
+  write('fns/greeter/go.mod', 'module example.com/greeter\n');
+  write('fns/greeter/hello.go', 'package greeter\n');
+  const files = ['apps/hello/go.mod', 'fns/greeter/go.mod', 'libs/util/go.mod'];
+  // Before func.yaml: a library, like libs/util (memoized).
+  expect(summary(await infer(files))['fns/greeter']).toEqual(['greeter', 'library', ['test']]);
+
+  write('fns/greeter/func.yaml', 'schema_version: 20180708\nname: team/hello\nversion: 0.0.1\n');
+  write('apps/hello/internal/greet/func.yaml', 'schema_version: 20180708\nname: [not, a, name]\n');
+  write('apps/hello/testdata/fn/func.yaml', 'schema_version: 20180708\nname: fixture\n');
+  write('elsewhere/func.yaml', 'schema_version: 20180708\nname: nomodule\n');
+  const app = ['build-binaries', 'build-image', 'push', 'test'];
+  const results = await infer([...files, 'fns/greeter/func.yaml', 'apps/hello/internal/greet/func.yaml', 'apps/hello/testdata/fn/func.yaml', 'elsewhere/func.yaml']);
+  expect(summary(results)).toEqual({
+    'apps/hello': ['hello', 'library', ['test']],
+    'apps/hello/cmd/client': ['client', 'application', app],
+    'apps/hello/cmd/server': ['server', 'application', app],
+    'apps/hello/internal/greet': ['greet', 'application', app],
+    'fns/greeter': ['greeter', 'application', app],
+    'libs/util': ['util', 'library', ['test']],
+  });
+  expect(results.map(([f]) => f)).toEqual(files);
+  const projects = Object.assign({}, ...results.map(([, r]) => r.projects));
+  const fn = projects['fns/greeter'];
+  expect(fn.metadata.description).toBe('Go function example.com/greeter');
+  expect(fn.targets['build-image'].outputs).toEqual(['{workspaceRoot}/dist/images/team/hello', '{workspaceRoot}/dist/images/team/hello.spdx.json']);
+  expect(fn.targets['build-binaries'].inputs).toContainEqual({ env: 'FUNC_NAME' });
+  expect(fn.targets['build-image'].inputs).toContainEqual({ env: 'FUNC_NAME' });
+  // A malformed func.yaml still makes a function; its image falls back to the project name (the build reports the error).
+  const greet = projects['apps/hello/internal/greet'];
+  expect(greet.metadata.description).toBe('Go function example.com/demo/internal/greet');
+  expect(greet.targets['build-image'].outputs).toEqual(['{workspaceRoot}/dist/images/greet', '{workspaceRoot}/dist/images/greet.spdx.json']);
+  // The module's test leaves the function to its own project.
+  expect(projects['apps/hello'].targets.test.options.command).toBe('go test ./internal/greeting/...');
 });

@@ -1,14 +1,34 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
 import type { CreateNodesContextV2, CreateNodesResult, CreateNodesV2, ProjectConfiguration } from '@nx/devkit';
 import { lazyCore } from '../utils/lazy-core';
 import { JsonMemo, workspaceDataDir } from '../utils/workspace-data';
 import { goWorkFinder, isIgnoredGoMod, scanModule, type ModuleFacts } from './modules';
 import { normalizeOptions, type FnbuildPluginOptions } from './options';
-import { planProjects, type PlannedProject } from './projects';
+import { isFunction, planProjects, type PlannedProject } from './projects';
 import { goTargets, type TargetContext } from './targets';
 
-export const GO_MOD_GLOB = '**/go.mod';
+/** go.mod files make Go projects; a func.yaml makes its folder a function project of the module around it. */
+export const PROJECT_FILES_GLOB = '**/{go.mod,func.yaml}';
+
+const parentOf = (rel: string) => posix.dirname(rel);
+
+/** Each func.yaml by the go.mod of the module it belongs to (the nearest one above it); one outside every module is no Go project. */
+function funcYamlsByModule(funcYamls: string[], goMods: string[]): Map<string, string[]> {
+  const moduleDirs = new Set(goMods.map(parentOf));
+  const out = new Map<string, string[]>();
+  for (const f of funcYamls) {
+    for (let d = parentOf(f); ; d = parentOf(d)) {
+      if (moduleDirs.has(d)) {
+        const goMod = d === '.' ? 'go.mod' : `${d}/go.mod`;
+        out.set(goMod, [...(out.get(goMod) ?? []), f]);
+        break;
+      }
+      if (d === '.') break;
+    }
+  }
+  return out;
+}
 
 interface ModulesMemo {
   modules: Record<string, { fingerprint: string; facts: ModuleFacts }>;
@@ -23,7 +43,8 @@ function execCommand(workspaceRoot: string): string {
 }
 
 function projectConfiguration(p: PlannedProject, targets: ProjectConfiguration['targets']): ProjectConfiguration {
-  const what = p.root === p.module.dir ? `Go module ${p.module.path}` : `Go command ${p.module.path}/${p.root.slice(p.module.dir === '.' ? 0 : p.module.dir.length + 1)}`;
+  const importPath = p.root === p.module.dir ? p.module.path : `${p.module.path}/${p.root.slice(p.module.dir === '.' ? 0 : p.module.dir.length + 1)}`;
+  const what = isFunction(p) ? `Go function ${importPath}` : p.root === p.module.dir ? `Go module ${importPath}` : `Go command ${importPath}`;
   const targetNames = Object.keys(targets ?? {});
   return {
     root: p.root,
@@ -36,10 +57,11 @@ function projectConfiguration(p: PlannedProject, targets: ProjectConfiguration['
 }
 
 /**
- * Go projects from go.mod files. Each module's facts (which folders are main packages,
- * project.json names, the go.work and local replacements) are memoized by a fingerprint
- * of everything they depend on, so a run with nothing changed reads only directory
- * listings, stats and a few small files, and starts no process.
+ * Go projects from go.mod files (and func.yaml files, for functions). Each module's facts
+ * (which folders are main packages or functions, project.json names, the go.work and
+ * local replacements) are memoized by a fingerprint of everything they depend on, so a
+ * run with nothing changed reads only directory listings, stats and a few small files,
+ * and starts no process.
  */
 export async function inferGoProjects(
   configFiles: readonly string[],
@@ -64,13 +86,15 @@ export async function inferGoProjects(
     if (!texts.has(file)) texts.set(file, existsSync(file) ? readFileSync(file, 'utf8') : undefined);
     return texts.get(file);
   };
-  const goMods = configFiles.filter((f) => !isIgnoredGoMod(f)).sort();
+  const isGoMod = (f: string) => posix.basename(f) === 'go.mod';
+  const goMods = configFiles.filter((f) => isGoMod(f) && !isIgnoredGoMod(f)).sort();
+  const funcYamls = funcYamlsByModule(configFiles.filter((f) => !isGoMod(f) && !isIgnoredGoMod(f)).sort(), goMods);
   const errors: Array<[string, Error]> = [];
   const modules: { goMod: string; facts: ModuleFacts }[] = [];
   await Promise.all(
     goMods.map(async (goMod) => {
       try {
-        const scan = await scanModule(root, goMod, { env, readWork, findWork, readWorkText });
+        const scan = await scanModule(root, goMod, { env, readWork, findWork, readWorkText, funcYamls: funcYamls.get(goMod) });
         const saved = memo.data.modules[goMod];
         if (saved?.fingerprint === scan.fingerprint) {
           modules.push({ goMod, facts: saved.facts });
@@ -115,4 +139,4 @@ export async function inferGoProjects(
 }
 
 /** `plugins: ["nx-fnbuild"]` in nx.json: Go projects and their build-binaries, build-image and push targets. */
-export const createNodesV2: CreateNodesV2<FnbuildPluginOptions> = [GO_MOD_GLOB, (files, options, context) => inferGoProjects(files, options, context)];
+export const createNodesV2: CreateNodesV2<FnbuildPluginOptions> = [PROJECT_FILES_GLOB, (files, options, context) => inferGoProjects(files, options, context)];

@@ -40,6 +40,7 @@ test('main packages: the root and cmd/ folders whose package clause says main; t
     rootHasGo: true,
     subDirs: ['internal'],
     projectJson: { 'apps/hello/cmd/server': 'hello-api' },
+    functions: {},
     replaces: [],
   });
 });
@@ -99,4 +100,43 @@ test('go.mod files that are not workspace modules; module lines', () => {
   expect(['go.mod', 'a/go.mod', 'a/testdata/go.mod', 'vendor/x/go.mod', 'a/_old/go.mod', '.hidden/go.mod'].map(isIgnoredGoMod)).toEqual([false, false, true, true, true, true]);
   expect(modulePathOf('// c\nmodule "example.com/q" // x\n')).toBe('example.com/q');
   expect(modulePathOf('go 1.22\n')).toBeUndefined();
+});
+
+test('functions: each func.yaml folder with the image name it gives (null when malformed), its project.json, and the folders down to it', async () => {
+  write('go.mod', 'module example.com/fns\n');
+  write('fns.go', 'package fns\n');
+  write('lib/lib.go', 'package lib\n');
+  write('functions/hello/func.yaml', 'schema_version: 20180708\nname: team/hello\nversion: 0.0.1\n');
+  write('functions/hello/handler.go', 'package hello\n');
+  write('functions/hello/project.json', '{"name":"hello-fn"}');
+  write('functions/broken/func.yaml', 'schema_version: 20180708\nname: Not An Image\n');
+  write('functions/shared.go', 'package functions\n');
+  const funcYamls = ['functions/broken/func.yaml', 'functions/hello/func.yaml'];
+  const facts = await (await scanModule(ws, 'go.mod', { env: {}, readWork: noWork, funcYamls })).compute();
+  expect(facts).toMatchObject({
+    rootIsMain: false,
+    cmdMains: [],
+    functions: { 'functions/broken': null, 'functions/hello': 'team/hello' },
+    projectJson: { 'functions/hello': 'hello-fn' },
+    folders: { '.': { hasGo: true, subDirs: ['functions', 'lib'] }, functions: { hasGo: true, subDirs: ['broken', 'hello'] } },
+  });
+  // The module's own func.yaml: no folders to list.
+  write('svc/go.mod', 'module example.com/svc\n');
+  write('svc/func.yaml', 'schema_version: 20180708\nname: svc\n');
+  const root = await (await scanModule(ws, 'svc/go.mod', { env: {}, readWork: noWork, funcYamls: ['svc/func.yaml'] })).compute();
+  expect(root).toMatchObject({ functions: { svc: 'svc' } });
+  expect(root.folders).toBeUndefined();
+});
+
+test('the fingerprint follows func.yaml: adding one, and editing it, re-infer', async () => {
+  write('go.mod', 'module example.com/x\n');
+  write('x.go', 'package x\n');
+  const fp = async (funcYamls?: string[]) => (await scanModule(ws, 'go.mod', { env: {}, readWork: noWork, funcYamls })).fingerprint;
+  const plain = await fp();
+  write('func.yaml', 'schema_version: 20180708\nname: x\n');
+  const withFunc = await fp(['func.yaml']);
+  expect(withFunc).not.toBe(plain);
+  expect(await fp(['func.yaml'])).toBe(withFunc);
+  write('func.yaml', 'schema_version: 20180708\nname: y\n');
+  expect(await fp(['func.yaml'])).not.toBe(withFunc);
 });

@@ -17,18 +17,30 @@ export interface ModuleFacts {
   rootHasGo: boolean;
   /** Its sub-folders that can hold packages (not cmd/, bin/, hidden, testdata, vendor). */
   subDirs: string[];
-  /** Folders (the module's or a main package's) with a project.json, and the name it gives (null: none). */
+  /** Folders (the module's, a main package's or a function's) with a project.json, and the name it gives (null: none). */
   projectJson: Record<string, string | null>;
+  /** Function folders (holding a func.yaml; the module's own included), and the image name func.yaml gives (null: unreadable). */
+  functions: Record<string, string | null>;
+  /** Listings of the module folder and the folders between it and its function folders (only when it has function sub-folders). */
+  folders?: Record<string, Folder>;
   /** The go.work that uses this module, if any. */
   workFile?: string;
   /** Folders of the local modules joined by `replace` directives (go.mod's and go.work's). */
   replaces: string[];
 }
 
+/** What a folder holds, for the test patterns around the projects inside a module. */
+export interface Folder {
+  /** It has Go files of its own (tests included). */
+  hasGo: boolean;
+  /** Its sub-folders that can hold packages. */
+  subDirs: string[];
+}
+
 /** Folders the go command never treats as packages of this module (and node's). */
 const SKIP_DIR = (name: string) => name.startsWith('.') || name.startsWith('_') || name === 'testdata' || name === 'vendor' || name === 'node_modules';
 
-/** A go.mod that is a fixture or vendored copy, not a module of the workspace. */
+/** A go.mod (or func.yaml) in a fixture or vendored copy, not a module (or function) of the workspace. */
 export function isIgnoredGoMod(rel: string): boolean {
   return rel
     .split('/')
@@ -80,6 +92,9 @@ function cmdDirs(dir: string, entries = readdir(dir)): GoDir[] {
   return out;
 }
 
+const hasGoFiles = (entries: Dirent[]) => entries.some((e) => !e.isDirectory() && e.name.endsWith('.go') && !e.name.startsWith('.') && !e.name.startsWith('_'));
+const packageDirs = (entries: Dirent[]) => entries.filter((e) => e.isDirectory() && !SKIP_DIR(e.name)).map((e) => e.name).sort();
+
 const isFile = (path: string) => statSync(path, { throwIfNoEntry: false })?.isFile() ?? false;
 
 /** The go.work in effect for a module: $GOWORK (off / a file), else the nearest go.work at or above it inside the workspace. */
@@ -126,6 +141,34 @@ const readText = (file: string): string | undefined => {
 /** Files modified this recently may still change within the same timestamp tick (git's "racily clean"): never trust a stamp of them. */
 const RACY_MS = 2000;
 
+/** func.yaml's name (the image name), or null when the file is malformed: inference carries on and the build reports it. */
+function imageNameIn(text: string, path: string): string | null {
+  try {
+    return lazyCore().parseFuncYaml(text, path).data.name;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The listings of the module folder and of every folder between it and a function folder
+ * below it: what the module's `go test` patterns need to leave those projects out.
+ * Undefined when no function sits below the module folder.
+ */
+function functionFolders(moduleDir: string, rootEntries: Dirent[], functionDirs: string[]): Map<string, Folder> | undefined {
+  const below = functionDirs.filter((d) => d.startsWith(moduleDir + sep));
+  if (!below.length) return undefined;
+  const out = new Map<string, Folder>([[moduleDir, { hasGo: hasGoFiles(rootEntries), subDirs: packageDirs(rootEntries).filter((n) => n !== 'bin') }]]);
+  for (const fn of below) {
+    for (let d = dirname(fn); d !== moduleDir && d.startsWith(moduleDir + sep); d = dirname(d)) {
+      if (out.has(d)) continue;
+      const entries = readdir(d);
+      out.set(d, { hasGo: hasGoFiles(entries), subDirs: packageDirs(entries) });
+    }
+  }
+  return new Map([...out].sort(([a], [b]) => (a < b ? -1 : 1)));
+}
+
 export interface Scan {
   /** Changes whenever anything the facts depend on may have changed. */
   fingerprint: string;
@@ -141,6 +184,8 @@ export interface ScanContext {
   findWork?: (moduleDir: string) => Promise<string | undefined>;
   /** A go.work's text (many modules share one). */
   readWorkText?: (file: string) => string | undefined;
+  /** The func.yaml files (workspace-relative) whose nearest go.mod is this module's. */
+  funcYamls?: string[];
 }
 
 /**
@@ -160,16 +205,20 @@ export async function scanModule(workspaceRoot: string, goModRel: string, ctx: S
   const cmd = cmdEntry ? cmdDirs(join(dir, 'cmd')) : [];
   const workFile = await findWork(dir);
   const root = goDirOf(dir, rootEntries);
-  const rootHasGo = rootEntries.some((e) => !e.isDirectory() && e.name.endsWith('.go') && !e.name.startsWith('.') && !e.name.startsWith('_'));
-  const subDirs = rootEntries.filter((e) => e.isDirectory() && !SKIP_DIR(e.name) && e.name !== 'cmd' && e.name !== 'bin').map((e) => e.name).sort();
+  const rootHasGo = hasGoFiles(rootEntries);
+  const subDirs = packageDirs(rootEntries).filter((name) => name !== 'cmd' && name !== 'bin');
   const goDirs = [root, ...cmd];
   const workText = workFile ? readWorkText(workFile) : undefined;
-  const projectJsons = goDirs.filter((d) => d.hasProjectJson).map((d) => [d.dir, readText(join(d.dir, 'project.json')) ?? ''] as const);
+  // Function folders: func.yaml's text decides the image name; the folders on the way down decide the module's test patterns.
+  const functions = (ctx.funcYamls ?? []).map((f) => [dirname(join(workspaceRoot, f)), readText(join(workspaceRoot, f)) ?? ''] as const);
+  const fnDirs = functions.map(([d]) => d).filter((d) => !goDirs.some((g) => g.dir === d)).map((d) => goDirOf(d, readdir(d)));
+  const folders = functionFolders(dir, rootEntries, functions.map(([d]) => d));
+  const projectJsons = [...goDirs, ...fnDirs].filter((d) => d.hasProjectJson).map((d) => [d.dir, readText(join(d.dir, 'project.json')) ?? ''] as const);
   const stamps = goDirs.flatMap((d) => d.files.map((f) => [join(d.dir, f), stamp(join(d.dir, f))] as const));
   const now = Date.now();
   const stable = stamps.every(([, s]) => !s || now - Number(BigInt(s[1]) / 1_000_000n) > RACY_MS);
   const fingerprint = hashOf({
-    v: 2,
+    v: 3,
     goModRel,
     goMod,
     rootHasGo,
@@ -177,6 +226,8 @@ export async function scanModule(workspaceRoot: string, goModRel: string, ctx: S
     stamps: stamps.map(([f, s]) => [relDir(workspaceRoot, f), s]),
     projectJsons: projectJsons.map(([d, text]) => [relDir(workspaceRoot, d), hashOf(text)]),
     work: workFile ? [relDir(workspaceRoot, workFile), workText ?? null] : null,
+    functions: functions.map(([d, text]) => [relDir(workspaceRoot, d), hashOf(text)]),
+    folders: folders && [...folders].map(([d, f]) => [relDir(workspaceRoot, d), f]),
   });
 
   const compute = async (): Promise<ModuleFacts> => {
@@ -191,14 +242,18 @@ export async function scanModule(workspaceRoot: string, goModRel: string, ctx: S
     };
     const mains = await Promise.all(goDirs.map(isMain));
     const rel = (abs: string) => relDir(workspaceRoot, abs);
+    const functionDirs = new Set(functions.map(([d]) => d));
     const facts: ModuleFacts = {
       dir: rel(dir),
       path: modulePathOf(goMod) ?? basename(dir),
       rootIsMain: mains[0],
-      cmdMains: cmd.filter((_, i) => mains[i + 1]).map((d) => rel(d.dir)).sort(),
+      // A function folder is a function project, even if it also holds a main package (its build says what is wrong).
+      cmdMains: cmd.filter((d, i) => mains[i + 1] && !functionDirs.has(d.dir)).map((d) => rel(d.dir)).sort(),
       rootHasGo,
       subDirs,
       projectJson: {},
+      functions: Object.fromEntries(functions.map(([d, text]) => [rel(d), imageNameIn(text, join(d, 'func.yaml'))])),
+      ...(folders && { folders: Object.fromEntries([...folders].map(([d, f]) => [rel(d), f])) }),
       replaces: [],
     };
     for (const [d, text] of projectJsons) {

@@ -3,7 +3,7 @@ import { planProjects } from './projects';
 
 const mod = (dir: string, over: Partial<ModuleFacts> = {}): { goMod: string; facts: ModuleFacts } => ({
   goMod: dir === '.' ? 'go.mod' : `${dir}/go.mod`,
-  facts: { dir, path: `example.com/${dir.split('/').pop()}`, rootIsMain: false, cmdMains: [], rootHasGo: false, subDirs: [], projectJson: {}, replaces: [], ...over },
+  facts: { dir, path: `example.com/${dir.split('/').pop()}`, rootIsMain: false, cmdMains: [], rootHasGo: false, subDirs: [], projectJson: {}, functions: {}, replaces: [], ...over },
 });
 const summary = (ps: ReturnType<typeof planProjects>) => ps.map((p) => `${p.root} ${p.name} ${p.projectType}${p.namedByProjectJson ? ' (project.json)' : ''}`);
 
@@ -52,4 +52,15 @@ test('colliding names: commands by their module, modules by their path, project.
     'shop/cmd/shop shop-shop application',
     'tools/api tools-api application',
   ]);
+});
+
+test('a func.yaml folder is an application: the module itself at its root (counting as its main package), else a project of its own', () => {
+  expect(summary(planProjects([mod('hello', { functions: { hello: 'hello' } }), mod('libs/plain')]))).toEqual(['hello hello application', 'libs/plain plain library']);
+  expect(summary(planProjects([mod('apps', { cmdMains: ['apps/cmd/tool'], functions: { 'apps/functions/greet': null, 'apps/cmd/fn': 'fn' }, projectJson: { 'apps/functions/greet': 'greeter' } })]))).toEqual([
+    'apps apps application',
+    'apps/cmd/fn fn application',
+    'apps/functions/greet greeter application (project.json)',
+  ]);
+  // A function module root plus a command: two applications, like a main root plus a command.
+  expect(summary(planProjects([mod('svc', { cmdMains: ['svc/cmd/migrate'], functions: { svc: 'svc' } })]))).toEqual(['svc svc application', 'svc/cmd/migrate migrate application']);
 });

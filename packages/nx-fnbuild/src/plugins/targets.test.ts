@@ -3,7 +3,7 @@ import { normalizeOptions } from './options';
 import type { PlannedProject } from './projects';
 import { buildListInputs, goInputs, goTargets, GIT_RUNTIME, testPatterns } from './targets';
 
-const facts = (over: Partial<ModuleFacts>): ModuleFacts => ({ dir: '.', path: 'example.com/x', rootIsMain: false, cmdMains: [], rootHasGo: false, subDirs: [], projectJson: {}, replaces: [], ...over });
+const facts = (over: Partial<ModuleFacts>): ModuleFacts => ({ dir: '.', path: 'example.com/x', rootIsMain: false, cmdMains: [], rootHasGo: false, subDirs: [], projectJson: {}, functions: {}, replaces: [], ...over });
 const project = (root: string, name: string, module: ModuleFacts, projectType: PlannedProject['projectType'] = 'application'): PlannedProject => ({
   root,
   name,
@@ -68,6 +68,10 @@ test('an application: build-binaries, build-image, push (not cached, after build
   const t = goTargets(project('apps/hello/cmd/server', 'server', hello), normalizeOptions({ platforms: ['linux/amd64', 'linux/arm64'], registry: 'ghcr.io/acme', baseImage: 'alpine:3' }), ctx);
   expect(Object.keys(t)).toEqual(['build-binaries', 'build-image', 'push', 'test']);
   expect(t['build-binaries']).toMatchObject({ executor: 'nx-fnbuild:build-binaries', cache: true, outputs: ['{projectRoot}/bin'], options: { platforms: ['linux/amd64', 'linux/arm64'] } });
+  // FUNC_NAME turns any application into a function build.
+  expect(t['build-binaries'].inputs?.at(-1)).toEqual({ env: 'FUNC_NAME' });
+  expect(t['build-image'].inputs?.at(-1)).toEqual({ env: 'FUNC_NAME' });
+  expect(t.test.inputs).not.toContainEqual({ env: 'FUNC_NAME' });
   expect(t['build-image']).toMatchObject({
     executor: 'nx-fnbuild:build-image',
     cache: true,
@@ -98,4 +102,36 @@ test('a library has only test; a module whose commands are projects tests only i
   const test = goTargets(project('apps/hello', 'hello', hello, 'library'), normalizeOptions({}), ctx).test;
   expect(test.inputs).not.toContain('!{projectRoot}/**/*_test.go');
   expect(test.inputs).toEqual(expect.arrayContaining([{ env: 'CGO_ENABLED' }, { env: 'GOOS' }, { env: 'GOARCH' }]));
+});
+
+test('a function: the image follows func.yaml\'s name (slashes kept), else the project name; described as a function', () => {
+  const fns = facts({ dir: 'fns', functions: { 'fns/functions/hello': 'team/hello', 'fns/functions/broken': null } });
+  const t = goTargets(project('fns/functions/hello', 'hello', fns), normalizeOptions({ registry: 'ghcr.io/acme' }), ctx);
+  expect(Object.keys(t)).toEqual(['build-binaries', 'build-image', 'push', 'test']);
+  expect(t['build-image'].outputs).toEqual(['{workspaceRoot}/dist/images/team/hello', '{workspaceRoot}/dist/images/team/hello.spdx.json']);
+  expect(t['build-image'].metadata?.description).toBe(
+    'Build the OCI image team/hello (linux/amd64) of the Go function fns/functions/hello (served by a generated main package) without a container daemon into dist/images/team/hello, with an SPDX SBOM beside it',
+  );
+  expect(t['build-binaries'].metadata?.description).toMatch(/^Cross-compile the Go function fns\/functions\/hello /);
+  expect(t.push.options).toEqual({ repository: 'ghcr.io/acme/team/hello' });
+  expect(t['build-image'].inputs).toEqual(expect.arrayContaining(['{workspaceRoot}/fns/go.mod', { env: 'FUNC_NAME' }]));
+  const broken = goTargets(project('fns/functions/broken', 'broken', fns), normalizeOptions({}), ctx);
+  expect(broken['build-image'].outputs).toEqual(['{workspaceRoot}/dist/images/broken', '{workspaceRoot}/dist/images/broken.spdx.json']);
+});
+
+test("a module's go test leaves out its function folders (projects of their own), and its commands when they are projects", () => {
+  const fns = facts({
+    dir: 'fns',
+    rootHasGo: true,
+    subDirs: ['functions', 'lib'],
+    cmdMains: ['fns/cmd/a', 'fns/cmd/b'],
+    functions: { 'fns/functions/hello': 'hello' },
+    folders: { fns: { hasGo: true, subDirs: ['cmd', 'functions', 'lib'] }, 'fns/functions': { hasGo: false, subDirs: ['hello', 'other'] } },
+  });
+  expect(testPatterns(project('fns', 'fns', fns, 'library'))).toEqual(['.', './functions/other/...', './lib/...']);
+  // One command: the module builds it, so its test covers cmd/ too.
+  expect(testPatterns(project('fns', 'fns', { ...fns, cmdMains: ['fns/cmd/a'] }))).toEqual(['.', './cmd/...', './functions/other/...', './lib/...']);
+  expect(testPatterns(project('fns/functions/hello', 'hello', fns))).toEqual(['./...']);
+  // The module folder is the function: its test is the module's.
+  expect(testPatterns(project('.', 'x', facts({ functions: { '.': 'x' } })))).toEqual(['./...']);
 });

@@ -1,6 +1,6 @@
 import type { TargetConfiguration } from '@nx/devkit';
 import type { NormalizedOptions } from './options';
-import type { PlannedProject } from './projects';
+import { imageNameOf, isFunction, rootIsApplication, type PlannedProject } from './projects';
 
 type Input = NonNullable<TargetConfiguration['inputs']>[number];
 
@@ -11,6 +11,9 @@ type Input = NonNullable<TargetConfiguration['inputs']>[number];
  * GOPROXY/GOPRIVATE/GONOSUMDB: go.sum pins every module's bytes wherever they come from.
  */
 export const BUILD_ENV = ['GOFLAGS', 'GOEXPERIMENT', 'GOFIPS140', 'GOTOOLCHAIN', 'GOWORK'] as const;
+
+/** FUNC_NAME names the function an application builds (a main package then fails to build): an input of every build. */
+export const FUNC_NAME_INPUT: Input = { env: 'FUNC_NAME' };
 
 /**
  * What the git-derived values ({version}: `git describe --tags`, {commit}, the commit
@@ -60,18 +63,34 @@ export interface TargetContext {
   exec: string;
 }
 
-/** The package a project builds, as build-binaries' default picks it (its root when main, else its one main package under cmd/). */
+/** The package a project builds, as build-binaries' default picks it (its root when main or a function, else its one main package under cmd/). */
 function mainPackage(p: PlannedProject): string {
-  if (p.root !== p.module.dir || p.module.rootIsMain) return p.root;
+  if (p.root !== p.module.dir || rootIsApplication(p.module)) return p.root;
   return p.module.cmdMains[0] ?? p.root;
 }
 
-/** The packages a project's `go test` covers: all below it, except a module's commands that are projects of their own. */
+const sub = (dir: string, name: string) => (dir === '.' ? name : `${dir}/${name}`);
+
+/**
+ * The packages a project's `go test` covers: all below it, except what is a project of its
+ * own inside a module: its commands (when they are projects) and its function folders.
+ */
 export function testPatterns(p: PlannedProject): string[] {
   const m = p.module;
-  const commandsAreProjects = p.root === m.dir && (m.rootIsMain ? 1 : 0) + m.cmdMains.length > 1;
-  if (!commandsAreProjects) return ['./...'];
-  return [...(m.rootHasGo ? ['.'] : []), ...m.subDirs.map((d) => `./${d}/...`)];
+  if (p.root !== m.dir) return ['./...'];
+  const commandsAreProjects = (rootIsApplication(m) ? 1 : 0) + m.cmdMains.length > 1;
+  const apart = [...(commandsAreProjects ? [sub(m.dir, 'cmd')] : []), ...Object.keys(m.functions).filter((d) => d !== m.dir)];
+  if (!apart.length) return ['./...'];
+  const inside = (dir: string, d: string) => dir === '.' || d.startsWith(dir + '/');
+  const pattern = (dir: string) => (dir === m.dir ? '.' : `./${m.dir === '.' ? dir : dir.slice(m.dir.length + 1)}`);
+  const walk = (dir: string): string[] => {
+    if (apart.includes(dir)) return [];
+    if (!apart.some((d) => d !== dir && inside(dir, d))) return [`${pattern(dir)}/...`];
+    // The module folder's listing without function folders below it: cmd/ is left out, bin/ was never in.
+    const f = m.folders?.[dir] ?? (dir === m.dir ? { hasGo: m.rootHasGo, subDirs: m.subDirs } : { hasGo: false, subDirs: [] });
+    return [...(f.hasGo ? [pattern(dir)] : []), ...f.subDirs.flatMap((s) => walk(sub(dir, s)))];
+  };
+  return walk(m.dir);
 }
 
 /** `go test`: its inputs are the build's plus the tests and the env `go test` builds for (the host's). */
@@ -98,33 +117,35 @@ export function goTargets(p: PlannedProject, o: NormalizedOptions, ctx: TargetCo
   const tests = test ? { [o.testTargetName]: test } : {};
   if (p.projectType !== 'application') return tests;
   const pkg = mainPackage(p);
+  const what = isFunction(p) ? `function ${pkg} (served by a generated main package)` : `main package ${pkg}`;
   const binPlatforms = o.platforms?.join(', ') ?? 'the host platform';
   const imagePlatforms = o.imagePlatforms?.join(', ') ?? 'linux/amd64';
-  const image = `dist/images/${p.name}`;
+  const imageName = imageNameOf(p);
+  const image = `dist/images/${imageName}`;
   const help = (target: string, options: Record<string, unknown>) => ({ command: `${ctx.exec} nx run ${p.name}:${target} --help`, example: { options } });
   const technologies = ['go'];
 
   const buildBinaries: TargetConfiguration = {
     executor: 'nx-fnbuild:build-binaries',
     cache: true,
-    inputs: goInputs(p, ctx.depsInput, o.ldflags, false),
+    inputs: [...goInputs(p, ctx.depsInput, o.ldflags, false), FUNC_NAME_INPUT],
     outputs: ['{projectRoot}/bin'],
     options: { ...(o.platforms && { platforms: o.platforms }), ...(o.ldflags && { ldflags: o.ldflags }) },
     metadata: {
       technologies,
-      description: `Cross-compile the Go main package ${pkg} for ${binPlatforms} into ${p.root === '.' ? '' : p.root + '/'}bin/<os>_<arch>/ (cached per package and platform)`,
+      description: `Cross-compile the Go ${what} for ${binPlatforms} into ${p.root === '.' ? '' : p.root + '/'}bin/<os>_<arch>/ (cached per package and platform)`,
       help: help(o.buildBinariesTargetName, { platforms: 'linux/amd64,linux/arm64', ldflags: '-s -w -X main.version={version}' }),
     },
   };
   const buildImage: TargetConfiguration = {
     executor: 'nx-fnbuild:build-image',
     cache: true,
-    inputs: goInputs(p, ctx.depsInput, o.ldflags, true),
+    inputs: [...goInputs(p, ctx.depsInput, o.ldflags, true), FUNC_NAME_INPUT],
     outputs: [`{workspaceRoot}/${image}`, `{workspaceRoot}/${image}.spdx.json`],
     options: { ...(o.imagePlatforms && { platforms: o.imagePlatforms }), ...(o.baseImage && { baseImage: o.baseImage }), ...(o.ldflags && { ldflags: o.ldflags }) },
     metadata: {
       technologies,
-      description: `Build the OCI image ${p.name} (${imagePlatforms}) of ${pkg} without a container daemon into ${image}, with an SPDX SBOM beside it`,
+      description: `Build the OCI image ${imageName} (${imagePlatforms}) of the Go ${what} without a container daemon into ${image}, with an SPDX SBOM beside it`,
       help: help(o.buildImageTargetName, { platforms: 'linux/amd64,linux/arm64', baseImage: 'gcr.io/distroless/static-debian12:nonroot' }),
     },
   };
@@ -132,11 +153,11 @@ export function goTargets(p: PlannedProject, o: NormalizedOptions, ctx: TargetCo
     executor: 'nx-fnbuild:push',
     cache: false,
     dependsOn: [o.buildImageTargetName],
-    options: { ...(o.registry && { repository: `${o.registry}/${p.name}` }), ...(o.buildImageTargetName !== 'build-image' && { buildTarget: o.buildImageTargetName }) },
+    options: { ...(o.registry && { repository: `${o.registry}/${imageName}` }), ...(o.buildImageTargetName !== 'build-image' && { buildTarget: o.buildImageTargetName }) },
     metadata: {
       technologies,
-      description: `Push the image ${p.name} to ${o.registry ? `${o.registry}/${p.name}` : '$NX_FNBUILD_REGISTRY/' + p.name} (blobs first, tags last; never cached)`,
-      help: help(o.pushTargetName, { repository: 'registry.example.com/team/' + p.name }),
+      description: `Push the image ${imageName} to ${o.registry ? `${o.registry}/${imageName}` : '$NX_FNBUILD_REGISTRY/' + imageName} (blobs first, tags last; never cached)`,
+      help: help(o.pushTargetName, { repository: 'registry.example.com/team/' + imageName }),
     },
   };
   return { [o.buildBinariesTargetName]: buildBinaries, [o.buildImageTargetName]: buildImage, [o.pushTargetName]: push, ...tests };
