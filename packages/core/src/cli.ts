@@ -13,7 +13,7 @@ const USAGE = `fnbuild: the nx-fnbuild engine without Nx
   fnbuild build-binaries [--project DIR] [--workspace-root DIR] [--platforms linux/amd64,linux/arm64]
                          [--targets ./cmd/server] [--ldflags="-X main.version={version}"] [--version V]
                          [--tags a,b] [--flags=-race] [--cgo] [--output-path DIR] [--parallelism N]
-                         [--cache-dir DIR] [--quiet]
+                         [--cache-dir DIR] [--function-name Hello] [--quiet]
   fnbuild build-image [--project DIR] [--workspace-root DIR] [--name NAME] --options '{"platforms":["linux/amd64"],...}'
   fnbuild push [--project DIR] [--workspace-root DIR] [--name NAME] --options '<build-image options>' --push-options '{"repository":"..."}'
   fnbuild prune [--workspace-root DIR] [--cache-dir DIR] [--max-size 5GiB]
@@ -47,6 +47,7 @@ async function main(argv: string[]): Promise<number> {
       'output-path': { type: 'string' },
       parallelism: { type: 'string' },
       'cache-dir': { type: 'string' },
+      'function-name': { type: 'string' },
       'max-size': { type: 'string' },
       quiet: { type: 'boolean' },
       name: { type: 'string' },
@@ -69,6 +70,7 @@ async function main(argv: string[]): Promise<number> {
         outputPath: values['output-path'],
         parallelism: values.parallelism,
         cacheDir: values['cache-dir'],
+        functionName: values['function-name'],
       }).filter(([, v]) => v !== undefined),
     );
     const r = await buildBinaries({

@@ -140,3 +140,57 @@ test('a function that registers with the OpenFunction framework is served by the
     await s.stop();
   }
 });
+
+describe('a function from a git repository (source.git)', () => {
+  let bare: string;
+  let project: string;
+  let first: string;
+  const git = (cwd: string, args: string[]) =>
+    execFileSync('git', args, { cwd, encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@e', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@e', GIT_CONFIG_NOSYSTEM: '1' } }).trim();
+  const fromGit = (revision: string) => build({ workspaceRoot: tmp, projectRoot: project, options: { cacheDir: join(tmp, 'cache'), functionName: 'Hello', source: { git: `file://${bare}`, revision, subPath: 'fns/hello' } }, env });
+  const answer = async (bin: string) => {
+    const port = await freePort();
+    const s = serve(bin, [], { PATH: process.env.PATH, PORT: String(port) }, port);
+    try {
+      return (await s.get('/')).body;
+    } finally {
+      expect(await s.stop()).toBe(0);
+    }
+  };
+
+  beforeAll(() => {
+    const work = join(tmp, 'fns-work');
+    copyFixture('function', join(tmp), 'fns-src');
+    execFileSync('mkdir', ['-p', join(work, 'fns')]);
+    execFileSync('cp', ['-r', join(tmp, 'fns-src'), join(work, 'fns', 'hello')]);
+    git(work, ['init', '-q', '-b', 'main']);
+    git(work, ['add', '-A']);
+    git(work, ['commit', '-q', '-m', 'hello v1']);
+    git(work, ['tag', 'v1']);
+    first = git(work, ['rev-parse', 'HEAD']);
+    const file = join(work, 'fns', 'hello', 'hello.go');
+    writeFileSync(file, readFileSync(file, 'utf8').replace('hello, %s', 'hello again, %s'));
+    git(work, ['commit', '-q', '-am', 'hello v2']);
+    bare = join(tmp, 'fns.git');
+    git(tmp, ['clone', '-q', '--bare', work, bare]);
+    project = join(tmp, 'git-fn');
+    execFileSync('mkdir', ['-p', project]);
+  });
+
+  test('at a tag, at a commit and at a branch, each built from that commit; nothing but bin/ in the project', async () => {
+    const atTag = await fromGit('v1');
+    const bin = join(project, 'bin', HOST_FOLDER, atTag.artifacts[0].name);
+    expect(await answer(bin)).toBe('hello, world, from /\n');
+    const atCommit = await fromGit(first);
+    expect(atCommit.artifacts[0].sha256).toBe(atTag.artifacts[0].sha256);
+    expect(atCommit.cached).toBe(1);
+    const atBranch = await fromGit('main');
+    expect(atBranch.built).toBe(1);
+    expect(await answer(bin)).toBe('hello again, world, from /\n');
+    expect(readdirSync(project)).toEqual(['bin']);
+  });
+
+  test('an unknown revision is a clear error', async () => {
+    await expect(fromGit('v9')).rejects.toThrow(/revision "v9" not found in file:\/\/.*fns\.git[\s\S]*A branch, a tag or a full commit is accepted[\s\S]*Branches: main; tags: v1/);
+  });
+});

@@ -16,6 +16,7 @@ import { buildRunner } from '../graph/runner';
 import { checkSupported, formatPlatform, goEnvFor, parsePlatforms, type Platform } from '../platform/platform';
 import { runOk } from '../process/run';
 import { readFuncYaml } from '../functions/func-yaml';
+import { checkoutGitSource } from '../functions/git-source';
 import { planFunction, type FunctionProject } from '../functions/function';
 import { FnbuildError } from '../util/errors';
 import { keyOf } from '../util/hash';
@@ -89,7 +90,7 @@ export async function withSession<T>(
   const env = { ...baseEnv, ...userEnv };
   const store = await Store.open(defaultCacheDir(req.workspaceRoot, baseEnv, opts.cacheDir));
   try {
-    const sourceRoot = opts.source ? (await (await import('../functions/git-source')).checkoutGitSource(opts.source, { cacheDir: store.root, env })).root : req.projectRoot;
+    const sourceRoot = opts.source ? (await checkoutGitSource(opts.source, { cacheDir: store.root, env })).root : req.projectRoot;
     const tc = await loadToolchain(sourceRoot, env, store);
     const module = await loadModule(tc, store, sourceRoot);
     const platforms = opts.platforms ? parsePlatforms(opts.platforms) : defaultPlatforms(tc);
