@@ -1,0 +1,165 @@
+/**
+ * A Go function (an exported handler, no main package, an Fn func.yaml) built by
+ * `nx run hello-fn:build-image` from the packed plugin, over a base from a real Distribution
+ * on loopback. Checked with tools that share no code with nx-fnbuild: umoci unpacks the image,
+ * runc runs it, curl asks it, runc's own exit status says how it stopped; skopeo moves the
+ * base's tag to new content to prove func.yaml's pin holds.
+ */
+import { spawn } from 'node:child_process';
+import { closeSync, openSync, promises as fs } from 'node:fs';
+import { join } from 'node:path';
+import { expectFailure, expectSuccess } from './harness/assert';
+import { buildBusyboxBase, digestOf, Layout, skopeoCopy, skopeoRaw, umociUnpack, type BaseImage } from './harness/images';
+import { baseEnv, exec, execOk } from './harness/process';
+import { FIXTURES } from './harness/paths';
+import { freePort, startRegistry, tempDir, type RunningRegistry } from './harness/registry';
+import { Workspace } from './harness/workspace';
+
+jest.setTimeout(5 * 60_000);
+
+const A = 'org.opencontainers.image.';
+let ws: Workspace;
+let reg: RunningRegistry;
+let scratch: string;
+let base: BaseImage;
+let baseV1: string;
+let goVersion: string;
+
+const fn = (...rel: string[]) => ws.path('apps', 'hello-fn', ...rel);
+const layout = () => new Layout(ws.path('dist', 'images', 'hello-fn'));
+const buildImage = (env: Record<string, string> = {}) => ws.nx(['run', 'hello-fn:build-image', '--skip-nx-cache'], env);
+
+beforeAll(async () => {
+  scratch = await tempDir('fn');
+  reg = await startRegistry();
+  base = await buildBusyboxBase(scratch);
+  await skopeoCopy(`oci:${base.layout}:base`, `docker://${reg.host}/fnbase:1`, { format: 'oci', destInsecure: true });
+  baseV1 = digestOf(await skopeoRaw(`docker://${reg.host}/fnbase:1`, { insecure: true }));
+  ws = await Workspace.create();
+  await fs.cp(join(FIXTURES, 'hello-fn'), fn(), { recursive: true });
+  const options = { baseImage: `${reg.host}/fnbase:1`, insecureRegistries: [reg.host] };
+  await fs.writeFile(fn('project.json'), JSON.stringify({ name: 'hello-fn', root: 'apps/hello-fn', projectType: 'application', targets: { 'build-image': { executor: 'nx-fnbuild:build-image', options } } }, null, 2));
+  await ws.git(['add', '-A']);
+  await ws.git(['commit', '-q', '-m', 'hello-fn']);
+  goVersion = (await ws.go(['env', 'GOVERSION'])).stdout.trim().slice(2);
+});
+afterAll(async () => {
+  await ws?.dispose();
+  await reg?.stop();
+  await fs.rm(scratch, { recursive: true, force: true });
+});
+
+describe('a function project', () => {
+  let bundle: string;
+
+  test('build-image builds it as name:version over the base, pins runtime, build_image and run_image in func.yaml, and never writes into the sources', async () => {
+    const r = await buildImage();
+    expectSuccess(r, 'nx run hello-fn:build-image');
+    const yaml = await fs.readFile(fn('func.yaml'), 'utf8');
+    expect(yaml).toContain('# An Fn func.yaml: the first build pins runtime, build_image and run_image.\n');
+    expect(yaml).toContain(`runtime: go${goVersion.split('.').slice(0, 2).join('.')}\n`);
+    expect(yaml).toContain(`build_image: golang:${goVersion}\n`);
+    expect(yaml).toContain(`run_image: ${reg.host}/fnbase:1@${baseV1}\n`);
+    expect((await fs.readdir(fn())).sort()).toEqual(['func.yaml', 'go.mod', 'hello.go', 'project.json']);
+
+    const l = layout();
+    expect(await l.tags()).toEqual(['0.1.0']);
+    const [img] = await l.images('0.1.0');
+    expect(img.manifest.annotations?.[`${A}base.digest`]).toBe(baseV1);
+    expect(img.config.config.Entrypoint).toEqual(['/app/hello-fn']);
+    expect(img.config.config.Env).toEqual(expect.arrayContaining(['GREETING=Howdy', 'FOO=bar']));
+  });
+
+  test('the image runs with runc: curl gets the answer on the port FUNC_CONTEXT names, and SIGTERM ends it with exit 0', async () => {
+    if (process.getuid?.() !== 0) throw new Error('runc needs root to run the container, and this test runs as a normal user');
+    bundle = join(scratch, 'bundle');
+    await umociUnpack(layout().dir, '0.1.0', bundle);
+    const port = await freePort();
+    const cfgPath = join(bundle, 'config.json');
+    const rt = JSON.parse(await fs.readFile(cfgPath, 'utf8')) as { process: { terminal: boolean; env: string[] }; linux: { namespaces: { type: string }[] } };
+    rt.process.terminal = false;
+    rt.process.env.push(`FUNC_CONTEXT=${JSON.stringify({ name: 'hello-fn', version: 'v1', port: String(port), runtime: 'Knative', httpPattern: '/greet/{who}' })}`);
+    rt.linux.namespaces = rt.linux.namespaces.filter((n) => n.type !== 'network');
+    await fs.writeFile(cfgPath, JSON.stringify(rt, null, 2));
+
+    const state = join(scratch, 'runc-state');
+    const id = `nx-fnbuild-fn-${process.pid}`;
+    const runc = (args: string[]) => exec('runc', ['--root', state, ...args], { cwd: bundle, env: baseEnv(), timeoutMs: 60_000 });
+    const log = join(scratch, 'fn.log');
+    const fd = openSync(log, 'w');
+    // In the foreground: runc's exit status is the container process's.
+    const child = spawn('runc', ['--root', state, 'run', '--bundle', bundle, id], { cwd: bundle, stdio: ['ignore', fd, fd], env: baseEnv() as NodeJS.ProcessEnv });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    closeSync(fd);
+    try {
+      const curl = async (path: string) => {
+        const deadline = Date.now() + 15_000;
+        for (;;) {
+          const r = await exec('curl', ['-sS', '--max-time', '5', `http://127.0.0.1:${port}${path}`], { cwd: scratch, env: baseEnv(), timeoutMs: 10_000 });
+          if (r.exitCode === 0) return r.stdout;
+          if (Date.now() > deadline) throw new Error(`curl ${path}: ${r.stderr}\n${await fs.readFile(log, 'utf8')}`);
+          await new Promise((res) => setTimeout(res, 100));
+        }
+      };
+      expect(await curl('/?name=nx')).toBe('Howdy, nx! (/)\n');
+      expect(await curl('/greet/ana')).toBe('Howdy, world! (/greet/ana)\n');
+      expect(await curl('/hello')).toBe('Howdy, world! (/hello)\n');
+      expect(await fs.readFile(log, 'utf8')).toMatch(new RegExp(`function Hello \\(hello-fn v1\\) listening on :${port}, serving / /greet/\\{who\\} /hello`));
+      expectSuccess(await runc(['kill', id, 'TERM']), 'runc kill');
+      expect(await exited).toBe(0);
+      expect(await fs.readFile(log, 'utf8')).toContain('function Hello: stopped');
+    } finally {
+      child.kill('SIGKILL');
+      await runc(['delete', '--force', id]);
+    }
+  });
+
+  test('run_image holds after the base tag moves to new content; editing it rebuilds on the new base', async () => {
+    // New content under the same tag: the same layer, another config.
+    await execOk('umoci', ['config', '--image', `${base.layout}:base`, '--config.env', 'FOO=moved'], { cwd: scratch, env: baseEnv() });
+    await skopeoCopy(`oci:${base.layout}:base`, `docker://${reg.host}/fnbase:1`, { format: 'oci', destInsecure: true });
+    const baseV2 = digestOf(await skopeoRaw(`docker://${reg.host}/fnbase:1`, { insecure: true }));
+    expect(baseV2).not.toBe(baseV1);
+
+    const pinned = await fs.readFile(fn('func.yaml'), 'utf8');
+    expectSuccess(await buildImage(), 'build-image after the tag moved');
+    expect(await fs.readFile(fn('func.yaml'), 'utf8')).toBe(pinned);
+    let [img] = await layout().images('0.1.0');
+    expect(img.manifest.annotations?.[`${A}base.digest`]).toBe(baseV1);
+    expect(img.config.config.Env).toContain('FOO=bar');
+
+    await fs.writeFile(fn('func.yaml'), pinned.replace(`run_image: ${reg.host}/fnbase:1@${baseV1}`, `run_image: ${reg.host}/fnbase:1@${baseV2}`));
+    expectSuccess(await buildImage(), 'build-image after editing run_image');
+    [img] = await layout().images('0.1.0');
+    expect(img.manifest.annotations?.[`${A}base.digest`]).toBe(baseV2);
+    expect(img.config.config.Env).toContain('FOO=moved');
+    expect(await fs.readFile(fn('func.yaml'), 'utf8')).toContain(`@${baseV2}\n`);
+  });
+
+  test('bad input fails with what was wrong and loses nothing: a wrong functionName, a malformed func.yaml, a runtime this Go cannot satisfy', async () => {
+    const good = await fs.readFile(fn('func.yaml'), 'utf8');
+    const before = await layout().index();
+
+    let r = await buildImage({ FUNC_NAME: 'Missing' });
+    expectFailure(r, 'an unknown FUNC_NAME');
+    expect(r.stdout + r.stderr).toMatch(/function "Missing" not found in .*hello-fn\. Handlers in this package: Hello\.[\s\S]*Accepted signatures: func Name\(w http\.ResponseWriter, r \*http\.Request\)/);
+
+    await fs.writeFile(fn('func.yaml'), good.replace('version: 0.1.0', 'version: [0.1'));
+    r = await buildImage();
+    expectFailure(r, 'a malformed func.yaml');
+    expect(r.stdout + r.stderr).toMatch(/func\.yaml:\d+:\d+: not valid YAML/);
+
+    await fs.writeFile(fn('func.yaml'), good.replace(/runtime: go\S+/, 'runtime: go1.19'));
+    r = await buildImage();
+    expectFailure(r, 'a runtime the toolchain cannot satisfy');
+    expect(r.stdout + r.stderr).toContain(`runtime "go1.19" needs go1.19.x; this machine's go is go${goVersion}`);
+
+    await fs.writeFile(fn('func.yaml'), 'specVersion: 0.36.0\nname: hello-fn\nruntime: go\nimage: example.com/hello-fn\n');
+    r = await buildImage();
+    expectFailure(r, 'a Knative func.yaml');
+    expect(r.stdout + r.stderr).toContain('is a Knative Functions func.yaml (specVersion 0.36.0): not supported yet');
+
+    await fs.writeFile(fn('func.yaml'), good);
+    expect(await layout().index()).toEqual(before);
+  });
+});
