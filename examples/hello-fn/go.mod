@@ -1,0 +1,3 @@
+module example.com/hellofn
+
+go 1.22
