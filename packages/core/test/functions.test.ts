@@ -125,6 +125,11 @@ describe('a function project', () => {
   });
 });
 
+test('functionName on a main package is refused: a main package cannot be imported', async () => {
+  const project = copyFixture('root-main', tmp, 'main-as-fn');
+  await expect(build({ workspaceRoot: tmp, projectRoot: project, options: { cacheDir: join(tmp, 'cache'), functionName: 'Main' }, env })).rejects.toThrow(/is a main package, which cannot be imported: a function lives in a package of its own/);
+});
+
 test('a function that registers with the OpenFunction framework is served by the framework, FUNCTION_TARGET choosing it', async () => {
   const project = copyFixture('framework-fn', tmp);
   const proxy = makeProxy(join(tmp, 'proxy'), [{ path: 'github.com/OpenFunction/functions-framework-go', version: 'v0.6.0' }]);

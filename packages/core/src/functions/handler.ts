@@ -84,13 +84,16 @@ export interface FunctionPackage {
 export async function readFunctionPackage(tc: Toolchain, store: Store, dir: string): Promise<FunctionPackage> {
   const key = keyOf({ kind: 'function-package', v: 2, go: tc.version, dir, flags: tc.env.GOFLAGS ?? '' });
   const { value } = await validatedMemo(store, key, async () => {
-    const list = await run(tc.go, ['list', '-find', '-json=ImportPath,Name,GoFiles', '.'], { cwd: dir, env: tc.processEnv });
+    // Both read only the package's own files: run them side by side.
+    const [list, doc] = await Promise.all([
+      run(tc.go, ['list', '-find', '-json=ImportPath,Name,GoFiles', '.'], { cwd: dir, env: tc.processEnv }),
+      run(tc.go, ['doc', '-short', '.'], { cwd: dir, env: tc.processEnv }),
+    ]);
     if (list.exitCode !== 0) throw new FnbuildError(`cannot read the Go package in ${dir}:\n${list.stderr.trim()}`, 'A function project is a folder holding a Go package that exports the function.');
     const pkg = JSON.parse(list.stdout) as { ImportPath: string; Name: string; GoFiles?: string[] };
     if (pkg.Name === 'main') {
       throw new FnbuildError(`${dir} is a main package, which cannot be imported: a function lives in a package of its own`, 'Rename its package clause (e.g. "package hello"), or build it as a main package without functionName.');
     }
-    const doc = await run(tc.go, ['doc', '-short', '.'], { cwd: dir, env: tc.processEnv });
     if (doc.exitCode !== 0) throw new FnbuildError(`go doc failed in ${dir}:\n${doc.stderr.trim()}`);
     const declarations = doc.stdout.split('\n').map(parseDeclaration).filter((d): d is Declaration => !!d);
     // go list -find does not resolve imports: the files' heads say what they import.
