@@ -130,6 +130,12 @@ test('functionName on a main package is refused: a main package cannot be import
   await expect(build({ workspaceRoot: tmp, projectRoot: project, options: { cacheDir: join(tmp, 'cache'), functionName: 'Main' }, env })).rejects.toThrow(/is a main package, which cannot be imported: a function lives in a package of its own/);
 });
 
+test('FUNC_NAME in the environment leaves a project with a main package a service', async () => {
+  const project = copyFixture('root-main', tmp, 'service-with-func-name');
+  const r = await build({ workspaceRoot: tmp, projectRoot: project, options: { cacheDir: join(tmp, 'cache') }, env: { ...env, FUNC_NAME: 'Hello' } });
+  expect(r.artifacts.map((a) => a.importPath)).toEqual([expect.not.stringContaining('_fnbuild_main')]);
+});
+
 test('a function that registers with the OpenFunction framework is served by the framework, FUNCTION_TARGET choosing it', async () => {
   const project = copyFixture('framework-fn', tmp);
   const proxy = makeProxy(join(tmp, 'proxy'), [{ path: 'github.com/OpenFunction/functions-framework-go', version: 'v0.6.0' }]);

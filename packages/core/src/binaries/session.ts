@@ -97,16 +97,20 @@ export async function withSession<T>(
     const supported = await distList(tc, store);
     platforms.forEach((p) => checkSupported(p, supported));
 
-    // A function project: named by functionName or FUNC_NAME, or described by a func.yaml.
+    // A function project: named by functionName or described by a func.yaml; or, when it
+    // has no main package to build, named by FUNC_NAME (so a FUNC_NAME in the environment
+    // of `nx run-many` never turns a service into a function).
     const funcYaml = await readFuncYaml(req.projectRoot);
-    const functionName = opts.functionName ?? (env.FUNC_NAME || undefined);
-    let fn: FunctionProject | undefined;
-    if (functionName || funcYaml) {
-      if (opts.targets) throw new FnbuildError('a function project builds its function: the targets option does not apply', 'Remove targets, or functionName (and FUNC_NAME, func.yaml) to build main packages.');
-      fn = await planFunction({ tc, store, module, packageDir: sourceRoot, functionName, funcYaml, version: opts.version, displayName: basename(req.projectRoot) });
-    }
     const specs: TargetSpec[] | undefined = opts.targets?.map((t) => (typeof t === 'string' ? { path: t } : t));
-    const targets = fn ? [fn.target] : await resolveTargets(tc, store, module, sourceRoot, specs);
+    const envName = env.FUNC_NAME || undefined;
+    const asFunction = opts.functionName || funcYaml;
+    if (asFunction && opts.targets) throw new FnbuildError('a function project builds its function: the targets option does not apply', 'Remove targets, or functionName (and func.yaml) to build main packages.');
+    const mains = asFunction ? [] : await resolveTargets(tc, store, module, sourceRoot, specs, { allowNone: !!envName });
+    let fn: FunctionProject | undefined;
+    if (asFunction || !mains.length) {
+      fn = await planFunction({ tc, store, module, packageDir: sourceRoot, functionName: opts.functionName ?? envName, funcYaml, version: opts.version, displayName: basename(req.projectRoot) });
+    }
+    const targets = fn ? [fn.target] : mains;
 
     const info = sourceInfo(sourceRoot, env, opts.version, store);
     const ldflags = await expandTemplate([opts.ldflags ?? []].flat().join(' '), 'ldflags', info, env, opts.version);

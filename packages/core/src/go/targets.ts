@@ -51,7 +51,7 @@ interface Found {
  * The project's targets: the given ones, or by default the project folder itself when it
  * is a main package, else every main package under its cmd/ (like `go build ./cmd/...`).
  */
-export async function resolveTargets(tc: Toolchain, store: Store, module: GoModule, projectRoot: string, specs?: TargetSpec[]): Promise<Target[]> {
+export async function resolveTargets(tc: Toolchain, store: Store, module: GoModule, projectRoot: string, specs?: TargetSpec[], opts: { allowNone?: boolean } = {}): Promise<Target[]> {
   if (specs && specs.length) {
     const seen = new Set<string>();
     return Promise.all(
@@ -77,7 +77,7 @@ export async function resolveTargets(tc: Toolchain, store: Store, module: GoModu
     // The project folder's own files decide whether it is a main package; cmd/'s whole tree which others exist.
     return { value: root, dirs: [{ dir: projectRoot, filesOnly: true as const }, ...(await subdirs(join(projectRoot, 'cmd')))] };
   });
-  if (!value.length) {
+  if (!value.length && !opts.allowNone) {
     throw new FnbuildError(
       `no main package in ${projectRoot} or under its cmd/ folder`,
       'Put a main package there, or list the packages to build with the "targets" option, e.g. ["./cmd/server"].',
