@@ -178,3 +178,23 @@ describe('parseSize', () => {
     expect(() => parseSize(text)).toThrow(`cache size "${text}" is not a size\n  Write it like 5GiB, 500MB or 1000000000.`);
   });
 });
+
+test('git checkouts and function entrypoints unused for 30 days go; recently used ones stay', async () => {
+  const checkout = (name: string, daysAgo: number) => {
+    const dir = join(root, 'sources', 'u1', name);
+    mkdirSync(join(dir, '.git'), { recursive: true });
+    writeFileSync(join(dir, '.git', 'fnbuild-complete'), name);
+    setAge(join(dir, '.git', 'fnbuild-complete'), daysAgo * 24 * HOUR);
+    return dir;
+  };
+  const entrypoint = (name: string, daysAgo: number) => {
+    const dir = join(root, 'entrypoints', name);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'overlay.json'), '{}');
+    setAge(join(dir, 'overlay.json'), daysAgo * 24 * HOUR);
+    return dir;
+  };
+  const [oldC, newC, oldE, newE] = [checkout('a'.repeat(40), 31), checkout('b'.repeat(40), 29), entrypoint('old', 31), entrypoint('new', 1)];
+  await pruneStore(root, 1e12);
+  expect([oldC, newC, oldE, newE].map(existsSync)).toEqual([false, true, false, true]);
+});

@@ -42,6 +42,20 @@ async function walk(dir: string): Promise<{ path: string; size: number; mtimeMs:
   return out;
 }
 
+/** A folder whose stamp file was last touched more than this ago is unused: git checkouts, function entrypoints. */
+const UNUSED_MS = 30 * DAY_MS;
+
+/** Folders kept outside the CAS, each with a stamp that every use touches: removed whole once unused for 30 days. */
+async function pruneUnused(root: string, now: number): Promise<void> {
+  const children = async (dir: string) => (await fs.readdir(dir).catch(() => [] as string[])).map((n) => join(dir, n));
+  const dropIfStale = async (dir: string, stamp: string) => {
+    const st = await fs.stat(join(dir, stamp)).catch(() => undefined);
+    if (st && now - st.mtimeMs > UNUSED_MS) await fs.rm(dir, { recursive: true, force: true });
+  };
+  for (const repo of await children(join(root, 'sources'))) for (const checkout of await children(repo)) await dropIfStale(checkout, join('.git', 'fnbuild-complete'));
+  for (const entry of await children(join(root, 'entrypoints'))) await dropIfStale(entry, 'overlay.json');
+}
+
 /**
  * Least-recently-used pruning down to maxBytes (to 80% of it, so a full cache is not
  * pruned on every build): entries are dropped oldest-use first, then blobs no remaining
@@ -51,6 +65,7 @@ export async function pruneStore(root: string, maxBytes: number): Promise<PruneR
   const now = Date.now();
   for (const f of await walk(join(root, 'tmp'))) if (now - f.mtimeMs > DAY_MS) await fs.rm(f.path, { force: true });
   for (const f of await walk(join(root, 'memo'))) if (now - f.mtimeMs > 30 * DAY_MS) await fs.rm(f.path, { force: true });
+  await pruneUnused(root, now);
 
   const blobs = await walk(join(root, 'cas', 'sha256'));
   const blobSize = new Map(blobs.map((b) => [b.path.slice(-64), b.size]));

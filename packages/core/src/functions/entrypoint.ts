@@ -185,7 +185,10 @@ export async function writeEntrypoint(store: Store, packageDir: string, spec: En
   const home = join(store.root, 'entrypoints', sha256Hex(`${dir}\n${source}`).slice(0, 32));
   const main = join(home, 'main.go');
   const overlay = join(home, 'overlay.json');
-  if (!(await fs.stat(overlay).catch(() => undefined))) {
+  if (await fs.stat(overlay).catch(() => undefined)) {
+    const now = new Date();
+    await fs.utimes(overlay, now, now).catch(() => undefined); // in use: kept by the prune
+  } else {
     await writeFileAtomic(main, source);
     await writeFileAtomic(overlay, JSON.stringify({ Replace: { [join(dir, 'main.go')]: main } }) + '\n');
   }

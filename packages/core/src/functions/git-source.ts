@@ -57,6 +57,7 @@ export async function checkoutGitSource(src: GitSource, opts: GitSourceOptions):
   const commit = await resolveRevision(git, src.revision, sourcesDir);
   const checkout = join(sourcesDir, commit);
   if (!isComplete(checkout)) await buildCheckout(git, commit, checkout);
+  else await touch(join(checkout, '.git', MARKER)); // in use: the prune keeps checkouts used in the last 30 days
   return { commit, checkout, root: await subPathRoot(checkout, subPath, src.subPath ?? '', shown, commit) };
 }
 
@@ -147,6 +148,11 @@ async function resolveRevision(git: Git, revision: string | undefined, cwd: stri
 
 function revisionNotFound(rev: string, shown: string, more: string): FnbuildError {
   return new FnbuildError(`revision "${rev}" not found in ${shown}`, `A branch, a tag or a full commit is accepted. ${more}`);
+}
+
+async function touch(path: string): Promise<void> {
+  const now = new Date();
+  await fs.utimes(path, now, now).catch(() => undefined);
 }
 
 function isComplete(checkout: string): boolean {
