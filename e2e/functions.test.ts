@@ -38,7 +38,7 @@ beforeAll(async () => {
   ws = await Workspace.create();
   await fs.cp(join(FIXTURES, 'hello-fn'), fn(), { recursive: true });
   const options = { baseImage: `${reg.host}/fnbase:1`, insecureRegistries: [reg.host] };
-  await fs.writeFile(fn('project.json'), JSON.stringify({ name: 'hello-fn', root: 'apps/hello-fn', projectType: 'application', targets: { 'build-image': { executor: 'nx-fnbuild:build-image', options } } }, null, 2));
+  await fs.writeFile(fn('project.json'), JSON.stringify({ name: 'hello-fn', root: 'apps/hello-fn', projectType: 'application', targets: { 'build-image': { executor: 'nx-fnbuild:build-image', options }, push: { executor: 'nx-fnbuild:push', options: { repository: `${reg.host}/fns/hello-fn`, insecureRegistries: [reg.host] } } } }, null, 2));
   await ws.git(['add', '-A']);
   await ws.git(['commit', '-q', '-m', 'hello-fn']);
   goVersion = (await ws.go(['env', 'GOVERSION'])).stdout.trim().slice(2);
@@ -134,6 +134,13 @@ describe('a function project', () => {
     expect(img.manifest.annotations?.[`${A}base.digest`]).toBe(baseV2);
     expect(img.config.config.Env).toContain('FOO=moved');
     expect(await fs.readFile(fn('func.yaml'), 'utf8')).toContain(`@${baseV2}\n`);
+  });
+
+  test('push sends the image to the registry under name:version; skopeo reads back the digest of the layout', async () => {
+    expectSuccess(await ws.nx(['run', 'hello-fn:push', '--skip-nx-cache']), 'nx run hello-fn:push');
+    const local = await layout().tagged('0.1.0');
+    const remote = digestOf(await skopeoRaw(`docker://${reg.host}/fns/hello-fn:0.1.0`, { insecure: true }));
+    expect(remote).toBe(local.digest);
   });
 
   test('bad input fails with what was wrong and loses nothing: a wrong functionName, a malformed func.yaml, a runtime this Go cannot satisfy', async () => {
