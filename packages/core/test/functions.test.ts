@@ -9,6 +9,7 @@ import { join, relative } from 'node:path';
 import { build, buildsIn, cleanup, copyFixture, goWrapper, HOST_FOLDER, makeProxy, REAL_GO, tempDir, testEnv } from './fixtures/helpers';
 import { freePort, serve } from './fixtures/serve';
 import { execFileSync } from 'node:child_process';
+import { buildImage } from '../src/images/build-image';
 
 jest.setTimeout(300_000);
 
@@ -150,6 +151,10 @@ test('a function that registers with the OpenFunction framework is served by the
   } finally {
     await s.stop();
   }
+  // Its image tells the framework which function to serve (skopeo reads the config).
+  await buildImage({ workspaceRoot: tmp, projectRoot: project, options: { cacheDir: join(tmp, 'cache'), functionName: 'Greet', outputPath: 'ofn-image', sbom: false }, env: fenv });
+  const config = JSON.parse(execFileSync('skopeo', ['inspect', '--config', `oci:${join(tmp, 'ofn-image')}:latest`], { encoding: 'utf8' })) as { config: { Env?: string[] } };
+  expect(config.config.Env).toContain('FUNCTION_TARGET=Greet');
 });
 
 describe('a function from a git repository (source.git)', () => {
