@@ -229,7 +229,7 @@ export function nxSuite(release: NxRelease): void {
     }
   });
 
-  test(`nx ${release.nx}: nx add nx-fnbuild in a workspace with a Go module, then nx g nx-fnbuild:application api builds and runs`, async () => {
+  test(`nx ${release.nx}: nx add nx-fnbuild in a workspace with a Go module, then nx g nx-fnbuild:application api and nx g nx-fnbuild:function hello-fn build and run`, async () => {
     const empty = await NxWorkspace.create(release, 'nx-empty', { plugin: false });
     try {
       expect(JSON.parse((await empty.nxOk(['show', 'projects', '--json'])).stdout)).toEqual([]);
@@ -270,6 +270,22 @@ export function nxSuite(release: NxRelease): void {
       }
       const tested = await empty.nxOk(['run', 'api:test']);
       expect(tested.output).toMatch(/ok\s+example\.com\/api/);
+
+      // A function: func.yaml, a handler and its test, no main package; inferred, built, served.
+      await empty.nxOk(['g', 'nx-fnbuild:function', 'hello-fn']);
+      const fn = JSON.parse((await empty.nxOk(['show', 'project', 'hello-fn', '--json'])).stdout) as ShownProject;
+      expect(Object.keys(fn.targets).sort()).toEqual(['build-binaries', 'build-image', 'push', 'test']);
+      expect(fn.targets['build-image'].outputs).toEqual(['{workspaceRoot}/dist/images/hello-fn', '{workspaceRoot}/dist/images/hello-fn.spdx.json']);
+      expect((await empty.nxOk(['run', 'hello-fn:test'])).output).toMatch(/ok\s+\S*hello-fn/);
+      await empty.nxOk(['run', 'hello-fn:build-binaries']);
+      expect(await empty.read('hello-fn/func.yaml')).toMatch(/\nruntime: go1\.\d+\nbuild_image: golang:1\.\d+\.\d+\n$/);
+      const fnPort = 20000 + Math.floor(Math.random() * 20000);
+      const served = spawn(empty.path('hello-fn', 'bin', 'linux_amd64', 'hello-fn'), [], { env: { FUNC_CONTEXT: JSON.stringify({ port: String(fnPort) }) }, stdio: 'ignore' });
+      try {
+        expect(await waitForHttp(`http://127.0.0.1:${fnPort}/?name=nx`, 10_000)).toBe('Hello, nx!\n');
+      } finally {
+        served.kill('SIGTERM');
+      }
     } finally {
       await empty.dispose();
     }
