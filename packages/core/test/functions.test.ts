@@ -124,6 +124,30 @@ describe('a function project', () => {
     await expect(build({ workspaceRoot: tmp, projectRoot: project, options: opts(), env })).rejects.toThrow(/func\.yaml:\d+:\d+: not valid YAML: Flow sequence/);
     writeFileSync(fy, pinned);
   });
+
+  test('build-image with an Fn entrypoint "./func": the binary goes to /function/func, the working dir is /function (umoci unpacks it; it runs)', async () => {
+    const fy = join(project, 'func.yaml');
+    const saved = readFileSync(fy, 'utf8');
+    writeFileSync(fy, saved + 'entrypoint: ./func\nconfig:\n  GREETING: hi\n');
+    try {
+      await buildImage({ workspaceRoot: tmp, projectRoot: project, options: { cacheDir: join(tmp, 'cache'), outputPath: 'fn-image', sbom: false }, env });
+      const layout = join(tmp, 'fn-image');
+      const config = JSON.parse(execFileSync('skopeo', ['inspect', '--config', `oci:${layout}:0.1.0`], { encoding: 'utf8' })) as { config: { Entrypoint?: string[]; WorkingDir?: string; Env?: string[] } };
+      expect([config.config.Entrypoint, config.config.WorkingDir]).toEqual([['./func'], '/function']);
+      expect(config.config.Env).toContain('GREETING=hi');
+      const bundle = join(tmp, 'fn-bundle');
+      execFileSync('umoci', ['unpack', '--image', `${layout}:0.1.0`, bundle]);
+      const port = await freePort();
+      const s = serve(join(bundle, 'rootfs', 'function', 'func'), [], { PORT: String(port) }, port);
+      try {
+        expect((await s.get('/')).body).toContain('from /');
+      } finally {
+        expect(await s.stop()).toBe(0);
+      }
+    } finally {
+      writeFileSync(fy, saved);
+    }
+  });
 });
 
 test('functionName on a main package is refused: a main package cannot be imported', async () => {

@@ -107,6 +107,10 @@ export async function buildImage(req: BuildImageRequest): Promise<BuildImageResu
 
       const projectName = fy?.name ?? req.projectName ?? basename(req.projectRoot);
       const words = (v?: string) => v?.trim().split(/\s+/).filter(Boolean);
+      // Fn's layout: `entrypoint: ./func` runs the binary "func" from /function.
+      const fnRelative = !opts.entrypoint && !opts.binaryPath && /^\.\/[A-Za-z0-9._-]+$/.exec(words(fy?.entrypoint)?.[0] ?? '')?.[0];
+      const binaryPathOption = opts.binaryPath ?? (fnRelative ? `/function/${fnRelative.slice(2)}` : undefined);
+      const workingDir = opts.workingDir ?? (fnRelative ? '/function' : undefined);
       const config = {
         entrypoint: opts.entrypoint ?? words(fy?.entrypoint),
         cmd: opts.cmd ?? words(fy?.cmd),
@@ -134,7 +138,7 @@ export async function buildImage(req: BuildImageRequest): Promise<BuildImageResu
 
       const jobs = s.targets.map(async (target): Promise<BuiltImage> => {
         const name = several ? `${opts.imageName ?? projectName}-${target.name}` : (opts.imageName ?? projectName);
-        const binaryPath = (opts.binaryPath ?? '/app/{name}').split('{name}').join(target.name);
+        const binaryPath = (binaryPathOption ?? '/app/{name}').split('{name}').join(target.name);
         const perPlatform = await settleAll(
           platforms.map(async (p) => {
             const compiled = await s.compile(target, p);
@@ -156,7 +160,7 @@ export async function buildImage(req: BuildImageRequest): Promise<BuildImageResu
                   cmd: config.cmd,
                   env: Object.keys(config.env).length ? config.env : undefined,
                   user: opts.user ?? '65532:65532',
-                  workingDir: opts.workingDir,
+                  workingDir,
                   ports: opts.ports,
                   labels: opts.labels,
                   created,
