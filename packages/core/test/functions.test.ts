@@ -150,6 +150,15 @@ describe('a function project', () => {
   });
 });
 
+test('the same function in another folder, with another cache, gives the same bytes (the overlay paths never reach the binary)', async () => {
+  const a = copyFixture('function', join(tmp, 'here'), 'fn');
+  const b = copyFixture('function', join(tmp, 'there', 'deeper'), 'fn');
+  const one = await build({ workspaceRoot: a, projectRoot: a, options: { cacheDir: join(tmp, 'cache-a'), functionName: 'Hello' }, env });
+  const two = await build({ workspaceRoot: b, projectRoot: b, options: { cacheDir: join(tmp, 'cache-b'), functionName: 'Hello' }, env });
+  expect([one.built, two.built]).toEqual([1, 1]);
+  expect(two.artifacts[0].sha256).toBe(one.artifacts[0].sha256);
+});
+
 test('functionName on a main package is refused: a main package cannot be imported', async () => {
   const project = copyFixture('root-main', tmp, 'main-as-fn');
   await expect(build({ workspaceRoot: tmp, projectRoot: project, options: { cacheDir: join(tmp, 'cache'), functionName: 'Main' }, env })).rejects.toThrow(/is a main package, which cannot be imported: a function lives in a package of its own/);
