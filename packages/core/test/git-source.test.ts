@@ -206,6 +206,24 @@ describe('checkoutGitSource', () => {
     expect((await checkout({ revision: 'v1', subPath: 'fn/../fn' })).root).toMatch(/\/fn$/);
   });
 
+  it('a commit from a repository that cannot be reached: one fetch, git\'s reason in the error, nothing left in the cache', async () => {
+    const trace = join(tmp, `trace-${Date.now()}.json`);
+    const env = { ...process.env, GIT_TRACE2_EVENT: trace };
+    const missing = `file://${join(tmp, 'no-such-repo.git')}`;
+    const err = await failureOf(checkoutGitSource({ git: missing, revision: sha.c1 }, { cacheDir, env }));
+    expect(err).toBeInstanceOf(FnbuildError);
+    expect(err.message).toContain(`cannot fetch ${sha.c1} from ${missing}`);
+    expect(err.message).toContain('does not appear to be a git repository');
+    const fetches = readFileSync(trace, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as { event: string; argv?: string[] })
+      .filter((e) => e.event === 'start' && e.argv?.[1] === 'fetch');
+    expect(fetches).toHaveLength(1);
+    expect(fetches[0].argv).toContain('--depth');
+    expect(cacheEntries()).toEqual([]);
+  });
+
   it('credentials in the URL never show in errors or the cache path', async () => {
     const secretUrl = 'https://user:secret@127.0.0.1:9/x.git';
     for (const revision of [undefined, 'main', 'a'.repeat(40)]) {

@@ -191,13 +191,19 @@ async function renameIntoPlace(tmp: string, checkout: string): Promise<void> {
   }
 }
 
+/** git's words for a repository it could not reach or read at all: no second try helps then. */
+const UNREACHABLE =
+  /unable to access|could not resolve host|could not read from remote repository|does not appear to be a git repository|authentication failed|repository '[^']*' not found|connection (refused|timed out)|permission denied/i;
+
 /**
  * `git fetch --depth 1 <url> <sha>` works for any reachable commit where the server allows it
  * (protocol v2 does, also over file://); otherwise fetch all branches and tags and look there.
+ * A repository that cannot be reached is reported at once, not tried a second time.
  */
 async function fetchCommit(git: Git, commit: string, cwd: string): Promise<void> {
   const shallow = await git.run(['fetch', '-q', '--no-tags', '--depth', '1', git.url, commit], cwd);
   if (shallow.exitCode === 0) return;
+  if (UNREACHABLE.test(shallow.stderr)) throw git.failure(`cannot fetch ${commit} from ${git.shown}`, shallow);
   const full = await git.run(['fetch', '-q', '--no-tags', git.url, '+refs/heads/*:refs/fnbuild/heads/*', '+refs/tags/*:refs/fnbuild/tags/*'], cwd);
   if (full.exitCode !== 0) throw git.failure(`cannot fetch ${commit} from ${git.shown}`, full);
   const has = await git.run(['cat-file', '-e', `${commit}^{commit}`], cwd);
