@@ -10,7 +10,7 @@ export { FnbuildError, isUserError } from './util/errors';
 export { buildImage, type BuildImageRequest, type BuildImageResult, type BuiltImage } from './images/build-image';
 export { buildImageOptionsSchema, type BuildImageOptions } from './images/options';
 export type { Base, PlatformBase, BaseLayer } from './images/base';
-export type { BuildSession, BuildRequest } from './binaries/session';
+export { describeSource, type BuildSession, type BuildRequest, type ResolvedSource } from './binaries/session';
 export { pushImages, type PushRequest, type PushedImage } from './publish/publish';
 export { pushOptionsSchema, type PushOptions } from './publish/options';
 export { parseGoHead, constraintExcludesAlways, isBuildableGoFile, type GoFileHead } from './go/source';

@@ -228,12 +228,16 @@ describe('a function from a git repository (source.git)', () => {
 
   test('at a tag, at a commit and at a branch, each built from that commit; nothing but bin/ in the project', async () => {
     const atTag = await fromGit('v1');
+    expect(atTag.source).toEqual({ url: `file://${bare}`, revision: 'v1', ref: 'refs/tags/v1', commit: first, movable: false });
     const bin = join(project, 'bin', HOST_FOLDER, atTag.artifacts[0].name);
     expect(await answer(bin)).toBe('hello, world, from /\n');
     const atCommit = await fromGit(first);
     expect(atCommit.artifacts[0].sha256).toBe(atTag.artifacts[0].sha256);
     expect(atCommit.cached).toBe(1);
+    expect(atCommit.source).toEqual({ url: `file://${bare}`, revision: first, commit: first, movable: false });
     const atBranch = await fromGit('main');
+    expect(atBranch.source).toMatchObject({ revision: 'main', ref: 'refs/heads/main', movable: true });
+    expect(atBranch.source?.commit).not.toBe(first);
     expect(atBranch.built).toBe(1);
     expect(await answer(bin)).toBe('hello again, world, from /\n');
     expect(readdirSync(project)).toEqual(['bin']);

@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, promises as fs, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { checkoutGitSource, redactUrl, type GitSource } from '../src/functions/git-source';
+import { checkoutGitSource, isMovableRef, redactUrl, type GitSource } from '../src/functions/git-source';
 import { FnbuildError } from '../src/util/errors';
 
 jest.setTimeout(60_000);
@@ -90,6 +90,8 @@ describe('checkoutGitSource', () => {
   it('checks out a lightweight tag: its commit and its files, under sources/<url hash>/<commit>, with a shallow .git', async () => {
     const out = await checkout({ revision: 'v1', subPath: 'fn' });
     expect(out.commit).toBe(sha.c2);
+    expect(out.ref).toBe('refs/tags/v1');
+    expect(isMovableRef(out.ref)).toBe(false);
     expect(out.checkout).toMatch(new RegExp(`${join(cacheDir, 'sources')}/[0-9a-f]{16}/${sha.c2}$`));
     expect(out.root).toBe(join(out.checkout, 'fn'));
     expect(versionAt(out.root)).toBe('two\n');
@@ -101,12 +103,15 @@ describe('checkoutGitSource', () => {
   it('checks out an annotated tag at the tagged commit (the peeled ^{}), not the tag object', async () => {
     const out = await checkout({ revision: 'v2', subPath: 'fn' });
     expect(out.commit).toBe(sha.c3);
+    expect(out.ref).toBe('refs/tags/v2');
     expect(versionAt(out.root)).toBe('three\n');
   });
 
   it('checks out a full commit that is no ref tip (an older commit)', async () => {
     const out = await checkout({ revision: sha.c1, subPath: 'fn/' });
     expect(out.commit).toBe(sha.c1);
+    expect(out.ref).toBeUndefined();
+    expect(isMovableRef(out.ref)).toBe(false);
     expect(versionAt(out.root)).toBe('one\n');
     expect(git(out.checkout, 'rev-parse', 'HEAD')).toBe(sha.c1);
   });
@@ -125,13 +130,18 @@ describe('checkoutGitSource', () => {
   it('checks out a branch, and a full ref name', async () => {
     const out = await checkout({ revision: 'dev', subPath: 'fn' });
     expect(out.commit).toBe(sha.dev);
+    expect(out.ref).toBe('refs/heads/dev');
+    expect(isMovableRef(out.ref)).toBe(true);
     expect(versionAt(out.root)).toBe('dev\n');
-    expect((await checkout({ revision: 'refs/tags/v2' })).commit).toBe(sha.c3);
+    const byRef = await checkout({ revision: 'refs/tags/v2' });
+    expect([byRef.commit, byRef.ref]).toEqual([sha.c3, 'refs/tags/v2']);
   });
 
   it('defaults to the remote HEAD, with the repository root as root', async () => {
     const out = await checkout({});
     expect(out.commit).toBe(sha.c3);
+    expect(out.ref).toBe('HEAD');
+    expect(isMovableRef(out.ref)).toBe(true);
     expect(out.root).toBe(out.checkout);
     expect(readFileSync(join(out.root, 'README.md'), 'utf8')).toBe('hello\n');
   });

@@ -6,9 +6,9 @@ import { exportNode } from './export';
 import { buildBinariesOptionsSchema, parseOptions } from './options';
 import { pinFuncYaml } from '../functions/func-yaml';
 import { toolchainPins } from '../functions/function';
-import { settleAll, throwFailures, withSession, type BuildRequest } from './session';
+import { settleAll, throwFailures, withSession, type BuildRequest, type ResolvedSource } from './session';
 
-export { BuildFailedError, defaultCacheDir, type BuildRequest } from './session';
+export { BuildFailedError, defaultCacheDir, type BuildRequest, type ResolvedSource } from './session';
 export type BuildBinariesRequest = BuildRequest;
 
 export interface Artifact {
@@ -26,6 +26,8 @@ export interface Artifact {
 
 export interface BuildBinariesResult {
   outputPath: string;
+  /** Set when the sources come from git. */
+  source?: ResolvedSource;
   artifacts: Artifact[];
   built: number;
   cached: number;
@@ -67,7 +69,7 @@ export async function buildBinaries(req: BuildRequest): Promise<BuildBinariesRes
     if ((await fs.readFile(manifestPath, 'utf8').catch(() => '')) !== manifest) await writeFileAtomic(manifestPath, manifest);
     throwFailures(failures, jobs.length);
     if (s.fn?.funcYaml) await pinFuncYaml(s.fn.funcYaml, toolchainPins(s.tc));
-    return { outputPath, artifacts, built: artifacts.filter((a) => !a.cached).length, cached: artifacts.filter((a) => a.cached).length };
+    return { outputPath, ...(s.source ? { source: s.source } : {}), artifacts, built: artifacts.filter((a) => !a.cached).length, cached: artifacts.filter((a) => a.cached).length };
   });
 }
 

@@ -16,7 +16,7 @@ import { buildRunner } from '../graph/runner';
 import { checkSupported, formatPlatform, goEnvFor, parsePlatforms, type Platform } from '../platform/platform';
 import { runOk } from '../process/run';
 import { readFuncYaml } from '../functions/func-yaml';
-import { checkoutGitSource } from '../functions/git-source';
+import { checkoutGitSource, isMovableRef, type CheckedOutSource } from '../functions/git-source';
 import { planFunction, type FunctionProject } from '../functions/function';
 import { FnbuildError } from '../util/errors';
 import { keyOf } from '../util/hash';
@@ -49,6 +49,8 @@ export interface BuildSession {
   platforms: Platform[];
   /** Where the sources are: the project folder, or the checkout of its git source. */
   sourceRoot: string;
+  /** Set when the sources come from git: what the revision resolved to. */
+  source?: ResolvedSource;
   /** Set for a function project: the function, its func.yaml and generated entrypoint. */
   fn?: FunctionProject;
   runner: Runner;
@@ -57,6 +59,26 @@ export interface BuildSession {
   version?: string;
   modules: Promise<Outcome<ModulesResult>>;
   compile(target: Target, platform: Platform): Promise<Outcome<CompileData>>;
+}
+
+/** A git source as a result tells it: the URL (credentials hidden), the revision asked for, what it resolved to. */
+export interface ResolvedSource {
+  url: string;
+  revision?: string;
+  /** The ref the revision resolved through (absent for a full commit). */
+  ref?: string;
+  commit: string;
+  /** A branch or HEAD: the remote can move it, so a cache keyed on the options alone can replay an older build. */
+  movable: boolean;
+}
+
+/** `source <url> <revision> → <commit>`: the line that says which commit a build came from. */
+export function describeSource(s: ResolvedSource): string {
+  return `source ${s.url} ${s.revision ?? 'HEAD'} → ${s.commit}`;
+}
+
+function resolvedSource(revision: string | undefined, c: CheckedOutSource): ResolvedSource {
+  return { url: c.shown, ...(revision ? { revision } : {}), ...(c.ref ? { ref: c.ref } : {}), commit: c.commit, movable: isMovableRef(c.ref) };
 }
 
 export function defaultCacheDir(workspaceRoot: string, env: Record<string, string | undefined>, option?: string): string {
@@ -90,7 +112,9 @@ export async function withSession<T>(
   const env = { ...baseEnv, ...userEnv };
   const store = await Store.open(defaultCacheDir(req.workspaceRoot, baseEnv, opts.cacheDir));
   try {
-    const sourceRoot = opts.source ? (await checkoutGitSource(opts.source, { cacheDir: store.root, env })).root : req.projectRoot;
+    const checkout = opts.source ? await checkoutGitSource(opts.source, { cacheDir: store.root, env }) : undefined;
+    const source = opts.source && checkout ? resolvedSource(opts.source.revision, checkout) : undefined;
+    const sourceRoot = checkout?.root ?? req.projectRoot;
     const tc = await loadToolchain(sourceRoot, env, store);
     const module = await loadModule(tc, store, sourceRoot);
     const platforms = opts.platforms ? parsePlatforms(opts.platforms) : defaultPlatforms(tc);
@@ -157,6 +181,7 @@ export async function withSession<T>(
       targets,
       platforms,
       sourceRoot,
+      ...(source ? { source } : {}),
       fn,
       runner,
       env,

@@ -19,8 +19,15 @@ export interface GitSource {
 }
 
 export interface CheckedOutSource {
+  /** The URL as it may be shown: credentials replaced by ***. */
+  shown: string;
   /** The full 40-hex commit the revision resolved to. */
   commit: string;
+  /**
+   * The ref it resolved through: `HEAD`, `refs/heads/<branch>`, `refs/tags/<tag>`, any full
+   * ref name; absent for a full commit SHA. A branch or HEAD can move on the remote.
+   */
+  ref?: string;
   /** The checkout root (in the cache). */
   checkout: string;
   /** checkout + subPath: where the project is. */
@@ -54,11 +61,16 @@ export async function checkoutGitSource(src: GitSource, opts: GitSourceOptions):
   const sourcesDir = join(opts.cacheDir, 'sources', sha256Hex(url.replace(USERINFO, '$1')).slice(0, 16));
   await fs.mkdir(sourcesDir, { recursive: true });
 
-  const commit = await resolveRevision(git, src.revision, sourcesDir);
+  const { commit, ref } = await resolveRevision(git, src.revision, sourcesDir);
   const checkout = join(sourcesDir, commit);
   if (!isComplete(checkout)) await buildCheckout(git, commit, checkout);
   else await touch(join(checkout, '.git', MARKER)); // in use: the prune keeps checkouts used in the last 30 days
-  return { commit, checkout, root: await subPathRoot(checkout, subPath, src.subPath ?? '', shown, commit) };
+  return { shown, commit, ...(ref ? { ref } : {}), checkout, root: await subPathRoot(checkout, subPath, src.subPath ?? '', shown, commit) };
+}
+
+/** A ref the remote can move without anyone editing the project: HEAD, a branch, or another non-tag ref. */
+export function isMovableRef(ref: string | undefined): boolean {
+  return !!ref && !ref.startsWith('refs/tags/');
 }
 
 /** Runs git with the caller's env (minus variables that would point it at another repository), never prompting. */
@@ -117,18 +129,21 @@ function safeDecode(s: string): string {
 }
 
 /** absent → remote HEAD; full SHA → as is; else a branch, a tag (peeled) or a full ref name from ls-remote. */
-async function resolveRevision(git: Git, revision: string | undefined, cwd: string): Promise<string> {
+async function resolveRevision(git: Git, revision: string | undefined, cwd: string): Promise<{ commit: string; ref?: string }> {
   const rev = revision?.trim();
-  if (rev && FULL_SHA.test(rev)) return rev.toLowerCase();
+  if (rev && FULL_SHA.test(rev)) return { commit: rev.toLowerCase() };
 
   const refs = new Map<string, string>();
   for (const line of (await git.ok(['ls-remote', git.url], cwd, `cannot list the refs of ${git.shown}`)).split('\n')) {
     const [sha, ref] = line.trim().split(/\s+/);
     if (sha && ref) refs.set(ref, sha.toLowerCase());
   }
-  const pick = (ref: string) => refs.get(`${ref}^{}`) ?? refs.get(ref);
+  const pick = (ref: string) => {
+    const commit = refs.get(`${ref}^{}`) ?? refs.get(ref);
+    return commit ? { commit, ref } : undefined;
+  };
   if (!rev) {
-    const head = refs.get('HEAD');
+    const head = pick('HEAD');
     if (!head) throw new FnbuildError(`${git.shown} has no HEAD (an empty repository?)`, 'Push a commit, or set a revision: a branch, a tag or a full commit.');
     return head;
   }

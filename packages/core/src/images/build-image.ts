@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parseOptions } from '../binaries/options';
-import { settleAll, throwFailures, withSession, type BuildRequest } from '../binaries/session';
+import { settleAll, throwFailures, withSession, type BuildRequest, type ResolvedSource } from '../binaries/session';
 import { expandTemplate } from '../build/templates';
 import type { BlobRef } from '../cache/store';
 import type { Outcome } from '../graph/node';
@@ -44,6 +44,8 @@ export interface BuildImageResult {
   images: BuiltImage[];
   /** Platforms asked for that the base does not offer (skipped, like ko). */
   warnings: string[];
+  /** Set when the sources come from git. */
+  source?: ResolvedSource;
 }
 
 /** Only the platforms the base offers are built (the base already refused when it has none of them). */
@@ -249,7 +251,7 @@ export async function buildImage(req: BuildImageRequest): Promise<BuildImageResu
       }
       if (opts.metadataFile) await writeFileAtomic(resolve(ws, opts.metadataFile), JSON.stringify({ images }, null, 2) + '\n');
       if (iidFile) await writeFileAtomic(iidFile, images.map((i) => i.digest).join('\n') + '\n');
-      return { images, warnings };
+      return { images, warnings, ...(s.source ? { source: s.source } : {}) };
     } finally {
       await base.close?.();
     }

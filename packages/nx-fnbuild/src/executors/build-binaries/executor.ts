@@ -1,6 +1,7 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { buildBinaries, consoleReporter, formatMs } from '@nx-fnbuild/core';
 import { projectRootOf, reportFailure, resolveTokens } from '../../utils/context';
+import { gitSourceLines } from '../../utils/git-source';
 
 /** nx-fnbuild:build-binaries: a thin layer over the core's buildBinaries. */
 export default async function buildBinariesExecutor(options: Record<string, unknown>, context: ExecutorContext): Promise<{ success: boolean }> {
@@ -13,6 +14,7 @@ export default async function buildBinariesExecutor(options: Record<string, unkn
       options: resolveTokens(options, context),
       report: consoleReporter((line) => process.stdout.write(line + '\n')),
     });
+    for (const line of gitSourceLines(r.source, context)) process.stdout.write(`${line}\n`);
     process.stdout.write(`\n${r.artifacts.length} binaries (${r.built} built, ${r.cached} cached) in ${formatMs(performance.now() - started)} → ${r.outputPath}\n`);
     return { success: true };
   } catch (err) {
