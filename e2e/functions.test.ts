@@ -170,3 +170,113 @@ describe('a function project', () => {
     expect(await layout().index()).toEqual(before);
   });
 });
+
+/**
+ * A function whose sources are a branch of a git repository, through real Nx with its cache:
+ * Nx hashes the target's options, so without a runtime input a push to the branch is
+ * replayed from the cache (the warning says so and names the input); with the input it
+ * suggests, the next run after a push rebuilds at the new commit. Each commit answers
+ * differently: curl asks the built binary which one it came from.
+ */
+describe('a function from a git branch, through Nx', () => {
+  let bare: string;
+  let work: string;
+  const project = () => ws.path('apps', 'git-fn');
+  const binary = () => join(project(), 'bin', 'linux_amd64', 'git-fn');
+  const git = (cwd: string, args: string[]) => execOk('git', ['-c', 'user.name=e2e', '-c', 'user.email=e2e@example.com', '-c', 'commit.gpgsign=false', ...args], { cwd, env: baseEnv() });
+  const run = () => ws.nx(['run', 'git-fn:build-binaries']);
+  /** What the built binary answers: each commit's ends with its own mark. */
+  const answer = async () => {
+    const port = await freePort();
+    const child = spawn(binary(), [], { env: { PORT: String(port) }, stdio: 'ignore' });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      const deadline = Date.now() + 15_000;
+      for (;;) {
+        const r = await exec('curl', ['-sS', '--max-time', '5', `http://127.0.0.1:${port}/`], { cwd: scratch, env: baseEnv(), timeoutMs: 10_000 });
+        if (r.exitCode === 0) return r.stdout;
+        if (Date.now() > deadline) throw new Error(`curl: ${r.stderr}`);
+        await new Promise((res) => setTimeout(res, 100));
+      }
+    } finally {
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    }
+  };
+  /** Commits a new answer to the branch and pushes it; returns the commit. */
+  const pushChange = async (mark: string) => {
+    const file = join(work, 'hello.go');
+    await fs.writeFile(file, (await fs.readFile(file, 'utf8')).replace(/\(%s\)[^\\]*\\n/, `(%s) ${mark}\\n`));
+    await git(work, ['commit', '-q', '-am', mark]);
+    await git(work, ['push', '-q', bare, 'main']);
+    return (await git(work, ['rev-parse', 'HEAD'])).stdout.trim();
+  };
+  const writeProject = (inputs?: unknown[]) =>
+    fs.writeFile(
+      join(project(), 'project.json'),
+      JSON.stringify({
+        name: 'git-fn',
+        root: 'apps/git-fn',
+        projectType: 'application',
+        targets: {
+          'build-binaries': {
+            executor: 'nx-fnbuild:build-binaries',
+            cache: true,
+            outputs: ['{projectRoot}/bin'],
+            ...(inputs ? { inputs } : {}),
+            options: { functionName: 'Hello', platforms: ['linux/amd64'], source: { git: `file://${bare}`, revision: 'main' } },
+          },
+        },
+      }, null, 2),
+    );
+
+  beforeAll(async () => {
+    work = join(scratch, 'git-fn-work');
+    bare = join(scratch, 'git-fn.git');
+    await fs.cp(join(FIXTURES, 'hello-fn'), work, { recursive: true });
+    await fs.rm(join(work, 'func.yaml'));
+    await git(work, ['init', '-q', '-b', 'main']);
+    await git(work, ['add', '-A']);
+    await git(work, ['commit', '-q', '-m', 'hello']);
+    await git(scratch, ['clone', '-q', '--bare', work, bare]);
+    await fs.mkdir(project(), { recursive: true });
+  });
+
+  test('without an ls-remote input a push is replayed from the cache, and the warning says so; with the input it names, a push rebuilds', async () => {
+    const first = (await git(work, ['rev-parse', 'HEAD'])).stdout.trim();
+    await writeProject();
+    expect((await fs.readdir(project())).sort()).toEqual(['project.json']);
+    let r = await run();
+    expectSuccess(r, 'nx run git-fn:build-binaries');
+    expect(r.stdout).toContain(`source file://${bare} main → ${first}`);
+    const input = { runtime: `git ls-remote file://${bare} refs/heads/main` };
+    expect(r.stdout).toContain(`warning: revision "main" is a branch (refs/heads/main)`);
+    expect(r.stdout).toContain(`Add ${JSON.stringify(input)} to the inputs of git-fn:build-binaries`);
+    expect(await answer()).toBe(', world! (/)\n');
+
+    // The warning is true: Nx replays the old build after a push.
+    const second = await pushChange('two');
+    r = await run();
+    expectSuccess(r, 'build-binaries after a push, no runtime input');
+    expect(r.output).toMatch(/from the cache|local cache/);
+    expect(await answer()).toBe(', world! (/)\n');
+
+    // With the input it named: built at the new commit, replayed while the branch stays, rebuilt after a push.
+    await writeProject(['default', input]);
+    r = await run();
+    expectSuccess(r, 'build-binaries with the ls-remote input');
+    expect(r.stdout).toContain(`main → ${second}`);
+    expect(r.stdout).not.toContain('warning: revision');
+    expect(await answer()).toBe(', world! (/) two\n');
+    r = await run();
+    expect(r.output).toMatch(/from the cache|local cache/);
+
+    const third = await pushChange('three');
+    r = await run();
+    expectSuccess(r, 'build-binaries after another push, with the input');
+    expect(r.output).not.toMatch(/from the cache|local cache/);
+    expect(r.stdout).toContain(`main → ${third}`);
+    expect(await answer()).toBe(', world! (/) three\n');
+    expect((await fs.readdir(project())).sort()).toEqual(['bin', 'project.json']);
+  });
+});

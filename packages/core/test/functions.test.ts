@@ -229,7 +229,9 @@ describe('a function from a git repository (source.git)', () => {
   test('at a tag, at a commit and at a branch, each built from that commit; nothing but bin/ in the project', async () => {
     const atTag = await fromGit('v1');
     expect(atTag.source).toEqual({ url: `file://${bare}`, revision: 'v1', ref: 'refs/tags/v1', commit: first, movable: false });
-    const bin = join(project, 'bin', HOST_FOLDER, atTag.artifacts[0].name);
+    // Named after the project, as a local function is: not after the cache folder it was checked out to.
+    expect(atTag.artifacts.map((a) => a.name)).toEqual(['git-fn']);
+    const bin = join(project, 'bin', HOST_FOLDER, 'git-fn');
     expect(await answer(bin)).toBe('hello, world, from /\n');
     const atCommit = await fromGit(first);
     expect(atCommit.artifacts[0].sha256).toBe(atTag.artifacts[0].sha256);

@@ -1,4 +1,3 @@
-import { basename } from 'node:path';
 import { z } from 'zod';
 import type { Store } from '../cache/store';
 import type { GoModule } from '../go/module';
@@ -97,6 +96,7 @@ export async function planFunction(args: {
     patterns: [...new Set(patterns)].sort(),
     framework,
   });
-  const name = funcYaml?.data.name.split('/').pop() ?? basename(packageDir);
+  // The project's name, as for the image: for a git source packageDir is in the cache (…/<commit>[/subPath]).
+  const name = funcYaml?.data.name.split('/').pop() ?? args.displayName;
   return { functionName, framework, funcYaml, entry, target: { pattern: patternFor(module.dir, entry.dir), dir: entry.dir, name, entry } };
 }
