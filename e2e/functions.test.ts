@@ -55,6 +55,9 @@ describe('a function project', () => {
   test('build-image builds it as name:version over the base, pins runtime, build_image and run_image in func.yaml, and never writes into the sources', async () => {
     const r = await buildImage();
     expectSuccess(r, 'nx run hello-fn:build-image');
+    expect(r.stdout).toMatch(new RegExp(`apps/hello-fn/func\\.yaml: pinned runtime: go\\S+, build_image: golang:\\S+, run_image: ${reg.host}/fnbase:1@sha256:[0-9a-f]{64}\n`));
+    // The workspace runs with CI=true: a CI checkout's pins are thrown away, and the build says so.
+    expect(r.stdout).toContain('warning: func.yaml had no pins, and this CI checkout is thrown away with them');
     const yaml = await fs.readFile(fn('func.yaml'), 'utf8');
     expect(yaml).toContain('# An Fn func.yaml: the first build pins runtime, build_image and run_image.\n');
     expect(yaml).toContain(`runtime: go${goVersion.split('.').slice(0, 2).join('.')}\n`);
@@ -122,7 +125,9 @@ describe('a function project', () => {
     expect(baseV2).not.toBe(baseV1);
 
     const pinned = await fs.readFile(fn('func.yaml'), 'utf8');
-    expectSuccess(await buildImage(), 'build-image after the tag moved');
+    const kept = await buildImage();
+    expectSuccess(kept, 'build-image after the tag moved');
+    expect(kept.stdout).not.toContain(': pinned ');
     expect(await fs.readFile(fn('func.yaml'), 'utf8')).toBe(pinned);
     let [img] = await layout().images('0.1.0');
     expect(img.manifest.annotations?.[`${A}base.digest`]).toBe(baseV1);

@@ -15,5 +15,5 @@ export { pushImages, type PushRequest, type PushedImage } from './publish/publis
 export { pushOptionsSchema, type PushOptions } from './publish/options';
 export { parseGoHead, constraintExcludesAlways, isBuildableGoFile, type GoFileHead } from './go/source';
 export { goImportGraph, readGoWork, readModReplaces, type GoImportGraph } from './go/graph';
-export { readFuncYaml, parseFuncYaml, FUNC_YAML, FN_SCHEMA_VERSION, type FuncYaml, type FuncYamlData } from './functions/func-yaml';
+export { readFuncYaml, parseFuncYaml, describePins, FUNC_YAML, FN_SCHEMA_VERSION, type FuncYaml, type FuncYamlData, type FuncYamlPins } from './functions/func-yaml';
 export { ACCEPTED_SIGNATURES } from './functions/handler';

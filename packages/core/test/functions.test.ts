@@ -110,9 +110,11 @@ describe('a function project', () => {
     const minor = goVersion.split('.').slice(0, 2).join('.');
     const pinned = readFileSync(fy, 'utf8');
     expect(pinned).toBe(`# the hello function\nschema_version: 20180708\nname: hello\nversion: 0.1.0 # the image tag\nruntime: go${minor}\nbuild_image: golang:${goVersion}\n`);
+    expect(r.pinned).toEqual({ path: fy, fields: { runtime: `go${minor}`, build_image: `golang:${goVersion}` } });
     const mtime = statSync(fy).mtimeMs;
-    await build({ workspaceRoot: tmp, projectRoot: project, options: opts(), env });
+    const again = await build({ workspaceRoot: tmp, projectRoot: project, options: opts(), env });
     expect(statSync(fy).mtimeMs).toBe(mtime);
+    expect(again.pinned).toBeUndefined();
 
     writeFileSync(fy, pinned.replace(`runtime: go${minor}`, 'runtime: go1.19'));
     await expect(build({ workspaceRoot: tmp, projectRoot: project, options: opts(), env })).rejects.toThrow(

@@ -4,7 +4,7 @@ import { executableSuffix, formatPlatform, platformFolder, platformFromGoEnv } f
 import { writeFileAtomic } from '../util/fs-atomic';
 import { exportNode } from './export';
 import { buildBinariesOptionsSchema, parseOptions } from './options';
-import { pinFuncYaml } from '../functions/func-yaml';
+import { pinFuncYaml, type FuncYamlPins } from '../functions/func-yaml';
 import { toolchainPins } from '../functions/function';
 import { settleAll, throwFailures, withSession, type BuildRequest, type ResolvedSource } from './session';
 
@@ -28,6 +28,8 @@ export interface BuildBinariesResult {
   outputPath: string;
   /** Set when the sources come from git. */
   source?: ResolvedSource;
+  /** Set when this build wrote missing pins into func.yaml. */
+  pinned?: FuncYamlPins;
   artifacts: Artifact[];
   built: number;
   cached: number;
@@ -68,8 +70,8 @@ export async function buildBinaries(req: BuildRequest): Promise<BuildBinariesRes
     // Rewritten only when it changes: a no-op build touches nothing in the output folder.
     if ((await fs.readFile(manifestPath, 'utf8').catch(() => '')) !== manifest) await writeFileAtomic(manifestPath, manifest);
     throwFailures(failures, jobs.length);
-    if (s.fn?.funcYaml) await pinFuncYaml(s.fn.funcYaml, toolchainPins(s.tc));
-    return { outputPath, ...(s.source ? { source: s.source } : {}), artifacts, built: artifacts.filter((a) => !a.cached).length, cached: artifacts.filter((a) => a.cached).length };
+    const pinned = s.fn?.funcYaml ? await pinFuncYaml(s.fn.funcYaml, toolchainPins(s.tc)) : undefined;
+    return { outputPath, ...(s.source ? { source: s.source } : {}), ...(pinned ? { pinned } : {}), artifacts, built: artifacts.filter((a) => !a.cached).length, cached: artifacts.filter((a) => a.cached).length };
   });
 }
 

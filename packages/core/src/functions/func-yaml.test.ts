@@ -1,7 +1,18 @@
-import { parseFuncYaml } from './func-yaml';
+import { describePins, parseFuncYaml } from './func-yaml';
 import { parameterTypes, parseDeclaration } from './handler';
 
 const parse = (text: string) => () => parseFuncYaml(text, '/p/func.yaml');
+
+describe('describePins', () => {
+  const pins = { path: '/ws/apps/fn/func.yaml', fields: { runtime: 'go1.26', run_image: 'reg/base:1@sha256:' + 'b'.repeat(64) } };
+  test('names the file (relative to the workspace) and each pin, and says to commit it', () => {
+    expect(describePins(pins, {}, '/ws')).toEqual([`apps/fn/func.yaml: pinned runtime: go1.26, run_image: reg/base:1@sha256:${'b'.repeat(64)}`, 'Commit func.yaml to keep them; edit them to upgrade.']);
+    expect(describePins(pins, { CI: 'false' }, '/ws')[1]).toMatch(/^Commit func\.yaml/);
+  });
+  test('in CI, warns that the pins go away with the checkout', () => {
+    for (const CI of ['true', '1']) expect(describePins(pins, { CI }, '/ws')[1]).toMatch(/^warning: func\.yaml had no pins, and this CI checkout is thrown away with them: build once locally and commit func\.yaml/);
+  });
+});
 
 describe('func.yaml (Fn schema 20180708)', () => {
   test('reads the fields nx-fnbuild uses and accepts the rest of Fn', () => {

@@ -1,5 +1,5 @@
 import { promises as fs } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { isMap, LineCounter, parseDocument, type Document } from 'yaml';
 import { z } from 'zod';
 import { FnbuildError } from '../util/errors';
@@ -110,14 +110,35 @@ export function parseFuncYaml(text: string, path: string): FuncYaml {
  * a field already there is never changed: editing it is how a user upgrades.
  * Returns the names written.
  */
-export async function pinFuncYaml(f: FuncYaml, pins: Partial<Record<'runtime' | 'build_image' | 'run_image', string>>): Promise<string[]> {
-  const written: string[] = [];
+export async function pinFuncYaml(f: FuncYaml, pins: Partial<Record<'runtime' | 'build_image' | 'run_image', string>>): Promise<FuncYamlPins | undefined> {
+  const written: Record<string, string> = {};
   for (const [field, value] of Object.entries(pins)) {
     if (value === undefined || f.data[field as keyof FuncYamlData] !== undefined) continue;
     f.doc.set(field, value);
     (f.data as Record<string, unknown>)[field] = value;
-    written.push(field);
+    written[field] = value;
   }
-  if (written.length) await writeFileAtomic(f.path, String(f.doc));
-  return written;
+  if (!Object.keys(written).length) return undefined;
+  await writeFileAtomic(f.path, String(f.doc));
+  return { path: f.path, fields: written };
+}
+
+/** What a build wrote into func.yaml: the pins it was missing. */
+export interface FuncYamlPins {
+  path: string;
+  fields: Record<string, string>;
+}
+
+/**
+ * The lines that tell the user their func.yaml changed, and that the pins only hold once
+ * committed (in CI, the checkout that got them is thrown away).
+ */
+export function describePins(p: FuncYamlPins, env: Record<string, string | undefined>, root: string): string[] {
+  const ci = !!env.CI && env.CI !== 'false' && env.CI !== '0';
+  return [
+    `${relative(root, p.path) || p.path}: pinned ${Object.entries(p.fields).map(([k, v]) => `${k}: ${v}`).join(', ')}`,
+    ci
+      ? 'warning: func.yaml had no pins, and this CI checkout is thrown away with them: build once locally and commit func.yaml, or later builds may use another base or Go.'
+      : 'Commit func.yaml to keep them; edit them to upgrade.',
+  ];
 }

@@ -10,7 +10,7 @@ import { checkTag, writeDockerArchive, writeLayout, writeOciArchive, type BlobSo
 import { layerTypeFor } from '../oci/media-types';
 import { blobOf, type Descriptor } from '../oci/types';
 import { formatPlatform, parsePlatform, platformFolder, samePlatform, type Platform } from '../platform/platform';
-import { pinFuncYaml } from '../functions/func-yaml';
+import { pinFuncYaml, type FuncYamlPins } from '../functions/func-yaml';
 import { toolchainPins } from '../functions/function';
 import { FnbuildError } from '../util/errors';
 import { writeFileAtomic } from '../util/fs-atomic';
@@ -46,6 +46,8 @@ export interface BuildImageResult {
   warnings: string[];
   /** Set when the sources come from git. */
   source?: ResolvedSource;
+  /** Set when this build wrote missing pins into func.yaml. */
+  pinned?: FuncYamlPins;
 }
 
 /** Only the platforms the base offers are built (the base already refused when it has none of them). */
@@ -244,14 +246,15 @@ export async function buildImage(req: BuildImageRequest): Promise<BuildImageResu
       const { values: images, failures } = await settleAll(jobs);
       throwFailures(failures, jobs.length);
       images.sort((a, b) => (a.name < b.name ? -1 : 1));
+      let pinned: FuncYamlPins | undefined;
       if (s.fn?.funcYaml) {
         // The first build pins what it used; later builds read the pins back (see func-yaml.ts).
         const runImage = base.name ? (base.name.includes('@') ? base.name : `${base.name}@${base.digest}`) : 'scratch';
-        await pinFuncYaml(s.fn.funcYaml, { ...toolchainPins(s.tc), run_image: runImage });
+        pinned = await pinFuncYaml(s.fn.funcYaml, { ...toolchainPins(s.tc), run_image: runImage });
       }
       if (opts.metadataFile) await writeFileAtomic(resolve(ws, opts.metadataFile), JSON.stringify({ images }, null, 2) + '\n');
       if (iidFile) await writeFileAtomic(iidFile, images.map((i) => i.digest).join('\n') + '\n');
-      return { images, warnings, ...(s.source ? { source: s.source } : {}) };
+      return { images, warnings, ...(s.source ? { source: s.source } : {}), ...(pinned ? { pinned } : {}) };
     } finally {
       await base.close?.();
     }

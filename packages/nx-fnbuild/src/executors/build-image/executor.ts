@@ -1,5 +1,5 @@
 import type { ExecutorContext } from '@nx/devkit';
-import { buildImage, consoleReporter, formatMs } from '@nx-fnbuild/core';
+import { describePins, buildImage, consoleReporter, formatMs } from '@nx-fnbuild/core';
 import { projectRootOf, reportFailure, resolveTokens } from '../../utils/context';
 import { gitSourceLines } from '../../utils/git-source';
 
@@ -22,6 +22,7 @@ export default async function buildImageExecutor(options: Record<string, unknown
     }
     for (const w of r.warnings) process.stdout.write(`warning: ${w}\n`);
     for (const line of gitSourceLines(r.source, context)) process.stdout.write(`${line}\n`);
+    if (r.pinned) for (const line of describePins(r.pinned, process.env, context.root)) process.stdout.write(`${line}\n`);
     process.stdout.write(`${r.images.length} image${r.images.length === 1 ? '' : 's'} in ${formatMs(performance.now() - started)}\n`);
     return { success: true };
   } catch (err) {
