@@ -49,6 +49,17 @@ afterAll(async () => {
   await fs.rm(scratch, { recursive: true, force: true });
 });
 
+/** curl's answer from a server on loopback, asked again until it listens (15 s); the error carries `more()` (its log). */
+async function curlWhenUp(port: number, path: string, more: () => Promise<string> = async () => ''): Promise<string> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const r = await exec('curl', ['-sS', '--max-time', '5', `http://127.0.0.1:${port}${path}`], { cwd: scratch, env: baseEnv(), timeoutMs: 10_000 });
+    if (r.exitCode === 0) return r.stdout;
+    if (Date.now() > deadline) throw new Error(`curl ${path}: ${r.stderr}\n${await more()}`);
+    await new Promise((res) => setTimeout(res, 100));
+  }
+}
+
 describe('a function project', () => {
   let bundle: string;
 
@@ -95,15 +106,7 @@ describe('a function project', () => {
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     closeSync(fd);
     try {
-      const curl = async (path: string) => {
-        const deadline = Date.now() + 15_000;
-        for (;;) {
-          const r = await exec('curl', ['-sS', '--max-time', '5', `http://127.0.0.1:${port}${path}`], { cwd: scratch, env: baseEnv(), timeoutMs: 10_000 });
-          if (r.exitCode === 0) return r.stdout;
-          if (Date.now() > deadline) throw new Error(`curl ${path}: ${r.stderr}\n${await fs.readFile(log, 'utf8')}`);
-          await new Promise((res) => setTimeout(res, 100));
-        }
-      };
+      const curl = (path: string) => curlWhenUp(port, path, () => fs.readFile(log, 'utf8'));
       expect(await curl('/?name=nx')).toBe('Howdy, nx! (/)\n');
       expect(await curl('/greet/ana')).toBe('Howdy, world! (/greet/ana)\n');
       expect(await curl('/hello')).toBe('Howdy, world! (/hello)\n');
@@ -196,13 +199,7 @@ describe('a function from a git branch, through Nx', () => {
     const child = spawn(binary(), [], { env: { PORT: String(port) }, stdio: 'ignore' });
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     try {
-      const deadline = Date.now() + 15_000;
-      for (;;) {
-        const r = await exec('curl', ['-sS', '--max-time', '5', `http://127.0.0.1:${port}/`], { cwd: scratch, env: baseEnv(), timeoutMs: 10_000 });
-        if (r.exitCode === 0) return r.stdout;
-        if (Date.now() > deadline) throw new Error(`curl: ${r.stderr}`);
-        await new Promise((res) => setTimeout(res, 100));
-      }
+      return await curlWhenUp(port, '/');
     } finally {
       child.kill('SIGTERM');
       expect(await exited).toBe(0);

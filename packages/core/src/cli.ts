@@ -2,8 +2,7 @@
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { buildBinaries, defaultCacheDir } from './binaries/build-binaries';
-import { describeSource } from './binaries/session';
-import { describePins } from './functions/func-yaml';
+import { buildNotes } from './build/notes';
 import { consoleReporter, formatMs } from './graph/console-reporter';
 import { DEFAULT_MAX_CACHE_BYTES, parseSize, pruneStore } from './cache/prune';
 import { FnbuildError, isUserError } from './util/errors';
@@ -81,8 +80,7 @@ async function main(argv: string[]): Promise<number> {
       options,
       report: values.quiet ? undefined : consoleReporter((l) => process.stderr.write(l + '\n')),
     });
-    if (r.source) process.stderr.write(describeSource(r.source) + '\n');
-    if (r.pinned) for (const line of describePins(r.pinned, process.env, workspaceRoot)) process.stderr.write(line + '\n');
+    for (const line of buildNotes(r, process.env, workspaceRoot)) process.stderr.write(line + '\n');
     process.stderr.write(`${r.artifacts.length} binaries (${r.built} built, ${r.cached} cached) in ${formatMs(performance.now() - started)} → ${r.outputPath}\n`);
     return 0;
   }
@@ -92,8 +90,7 @@ async function main(argv: string[]): Promise<number> {
     const started = performance.now();
     const r = await buildImage({ workspaceRoot, projectRoot, projectName: values.name, options: json(values.options, '--options'), report });
     for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);
-    if (r.source) process.stderr.write(describeSource(r.source) + '\n');
-    if (r.pinned) for (const line of describePins(r.pinned, process.env, workspaceRoot)) process.stderr.write(line + '\n');
+    for (const line of buildNotes(r, process.env, workspaceRoot)) process.stderr.write(line + '\n');
     for (const img of r.images) process.stdout.write(`${img.name}@${img.digest} ${img.output.join(' ')}\n`);
     process.stderr.write(`${r.images.length} image(s) in ${formatMs(performance.now() - started)}\n`);
     return 0;

@@ -10,6 +10,7 @@ import { build, buildsIn, cleanup, copyFixture, goWrapper, HOST_FOLDER, makeProx
 import { freePort, serve } from './fixtures/serve';
 import { execFileSync } from 'node:child_process';
 import { buildImage } from '../src/images/build-image';
+import { isMovableRef } from '../src/functions/git-source';
 
 jest.setTimeout(300_000);
 
@@ -230,7 +231,8 @@ describe('a function from a git repository (source.git)', () => {
 
   test('at a tag, at a commit and at a branch, each built from that commit; nothing but bin/ in the project', async () => {
     const atTag = await fromGit('v1');
-    expect(atTag.source).toEqual({ url: `file://${bare}`, revision: 'v1', ref: 'refs/tags/v1', commit: first, movable: false });
+    expect(atTag.source).toEqual({ url: `file://${bare}`, revision: 'v1', ref: 'refs/tags/v1', commit: first });
+    expect(isMovableRef(atTag.source?.ref)).toBe(false);
     // Named after the project, as a local function is: not after the cache folder it was checked out to.
     expect(atTag.artifacts.map((a) => a.name)).toEqual(['git-fn']);
     const bin = join(project, 'bin', HOST_FOLDER, 'git-fn');
@@ -238,9 +240,11 @@ describe('a function from a git repository (source.git)', () => {
     const atCommit = await fromGit(first);
     expect(atCommit.artifacts[0].sha256).toBe(atTag.artifacts[0].sha256);
     expect(atCommit.cached).toBe(1);
-    expect(atCommit.source).toEqual({ url: `file://${bare}`, revision: first, commit: first, movable: false });
+    expect(atCommit.source).toEqual({ url: `file://${bare}`, revision: first, commit: first });
+    expect(isMovableRef(atCommit.source?.ref)).toBe(false);
     const atBranch = await fromGit('main');
-    expect(atBranch.source).toMatchObject({ revision: 'main', ref: 'refs/heads/main', movable: true });
+    expect(atBranch.source).toMatchObject({ revision: 'main', ref: 'refs/heads/main' });
+    expect(isMovableRef(atBranch.source?.ref)).toBe(true);
     expect(atBranch.source?.commit).not.toBe(first);
     expect(atBranch.built).toBe(1);
     expect(await answer(bin)).toBe('hello again, world, from /\n');

@@ -89,9 +89,8 @@ function cacheEntries(): string[] {
 describe('checkoutGitSource', () => {
   it('checks out a lightweight tag: its commit and its files, under sources/<url hash>/<commit>, with a shallow .git', async () => {
     const out = await checkout({ revision: 'v1', subPath: 'fn' });
-    expect(out.commit).toBe(sha.c2);
-    expect(out.ref).toBe('refs/tags/v1');
-    expect(isMovableRef(out.ref)).toBe(false);
+    expect(out.source).toEqual({ url, revision: 'v1', ref: 'refs/tags/v1', commit: sha.c2 });
+    expect(isMovableRef(out.source.ref)).toBe(false);
     expect(out.checkout).toMatch(new RegExp(`${join(cacheDir, 'sources')}/[0-9a-f]{16}/${sha.c2}$`));
     expect(out.root).toBe(join(out.checkout, 'fn'));
     expect(versionAt(out.root)).toBe('two\n');
@@ -102,16 +101,16 @@ describe('checkoutGitSource', () => {
 
   it('checks out an annotated tag at the tagged commit (the peeled ^{}), not the tag object', async () => {
     const out = await checkout({ revision: 'v2', subPath: 'fn' });
-    expect(out.commit).toBe(sha.c3);
-    expect(out.ref).toBe('refs/tags/v2');
+    expect(out.source.commit).toBe(sha.c3);
+    expect(out.source.ref).toBe('refs/tags/v2');
     expect(versionAt(out.root)).toBe('three\n');
   });
 
   it('checks out a full commit that is no ref tip (an older commit)', async () => {
     const out = await checkout({ revision: sha.c1, subPath: 'fn/' });
-    expect(out.commit).toBe(sha.c1);
-    expect(out.ref).toBeUndefined();
-    expect(isMovableRef(out.ref)).toBe(false);
+    expect(out.source.commit).toBe(sha.c1);
+    expect(out.source.ref).toBeUndefined();
+    expect(isMovableRef(out.source.ref)).toBe(false);
     expect(versionAt(out.root)).toBe('one\n');
     expect(git(out.checkout, 'rev-parse', 'HEAD')).toBe(sha.c1);
   });
@@ -129,19 +128,19 @@ describe('checkoutGitSource', () => {
 
   it('checks out a branch, and a full ref name', async () => {
     const out = await checkout({ revision: 'dev', subPath: 'fn' });
-    expect(out.commit).toBe(sha.dev);
-    expect(out.ref).toBe('refs/heads/dev');
-    expect(isMovableRef(out.ref)).toBe(true);
+    expect(out.source.commit).toBe(sha.dev);
+    expect(out.source.ref).toBe('refs/heads/dev');
+    expect(isMovableRef(out.source.ref)).toBe(true);
     expect(versionAt(out.root)).toBe('dev\n');
     const byRef = await checkout({ revision: 'refs/tags/v2' });
-    expect([byRef.commit, byRef.ref]).toEqual([sha.c3, 'refs/tags/v2']);
+    expect([byRef.source.commit, byRef.source.ref]).toEqual([sha.c3, 'refs/tags/v2']);
   });
 
   it('defaults to the remote HEAD, with the repository root as root', async () => {
     const out = await checkout({});
-    expect(out.commit).toBe(sha.c3);
-    expect(out.ref).toBe('HEAD');
-    expect(isMovableRef(out.ref)).toBe(true);
+    expect(out.source.commit).toBe(sha.c3);
+    expect(out.source.ref).toBe('HEAD');
+    expect(isMovableRef(out.source.ref)).toBe(true);
     expect(out.root).toBe(out.checkout);
     expect(readFileSync(join(out.root, 'README.md'), 'utf8')).toBe('hello\n');
   });

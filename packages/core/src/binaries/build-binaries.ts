@@ -6,9 +6,10 @@ import { exportNode } from './export';
 import { buildBinariesOptionsSchema, parseOptions } from './options';
 import { pinFuncYaml, type FuncYamlPins } from '../functions/func-yaml';
 import { toolchainPins } from '../functions/function';
-import { settleAll, throwFailures, withSession, type BuildRequest, type ResolvedSource } from './session';
+import type { ResolvedSource } from '../functions/git-source';
+import { settleAll, throwFailures, withSession, type BuildRequest } from './session';
 
-export { BuildFailedError, defaultCacheDir, type BuildRequest, type ResolvedSource } from './session';
+export { BuildFailedError, defaultCacheDir, type BuildRequest } from './session';
 export type BuildBinariesRequest = BuildRequest;
 
 export interface Artifact {

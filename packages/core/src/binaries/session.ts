@@ -16,7 +16,7 @@ import { buildRunner } from '../graph/runner';
 import { checkSupported, formatPlatform, goEnvFor, parsePlatforms, type Platform } from '../platform/platform';
 import { runOk } from '../process/run';
 import { readFuncYaml } from '../functions/func-yaml';
-import { checkoutGitSource, isMovableRef, type CheckedOutSource } from '../functions/git-source';
+import { checkoutGitSource, type ResolvedSource } from '../functions/git-source';
 import { planFunction, type FunctionProject } from '../functions/function';
 import { FnbuildError } from '../util/errors';
 import { keyOf } from '../util/hash';
@@ -61,26 +61,6 @@ export interface BuildSession {
   compile(target: Target, platform: Platform): Promise<Outcome<CompileData>>;
 }
 
-/** A git source as a result tells it: the URL (credentials hidden), the revision asked for, what it resolved to. */
-export interface ResolvedSource {
-  url: string;
-  revision?: string;
-  /** The ref the revision resolved through (absent for a full commit). */
-  ref?: string;
-  commit: string;
-  /** A branch or HEAD: the remote can move it, so a cache keyed on the options alone can replay an older build. */
-  movable: boolean;
-}
-
-/** `source <url> <revision> → <commit>`: the line that says which commit a build came from. */
-export function describeSource(s: ResolvedSource): string {
-  return `source ${s.url} ${s.revision ?? 'HEAD'} → ${s.commit}`;
-}
-
-function resolvedSource(revision: string | undefined, c: CheckedOutSource): ResolvedSource {
-  return { url: c.shown, ...(revision ? { revision } : {}), ...(c.ref ? { ref: c.ref } : {}), commit: c.commit, movable: isMovableRef(c.ref) };
-}
-
 export function defaultCacheDir(workspaceRoot: string, env: Record<string, string | undefined>, option?: string): string {
   if (option) return resolve(workspaceRoot, option);
   if (env.NX_FNBUILD_CACHE_DIR) return resolve(workspaceRoot, env.NX_FNBUILD_CACHE_DIR);
@@ -113,7 +93,7 @@ export async function withSession<T>(
   const store = await Store.open(defaultCacheDir(req.workspaceRoot, baseEnv, opts.cacheDir));
   try {
     const checkout = opts.source ? await checkoutGitSource(opts.source, { cacheDir: store.root, env }) : undefined;
-    const source = opts.source && checkout ? resolvedSource(opts.source.revision, checkout) : undefined;
+    const source = checkout?.source;
     const sourceRoot = checkout?.root ?? req.projectRoot;
     const tc = await loadToolchain(sourceRoot, env, store);
     const module = await loadModule(tc, store, sourceRoot);

@@ -108,7 +108,7 @@ export function parseFuncYaml(text: string, path: string): FuncYaml {
 /**
  * Writes the missing pins (and only those) into func.yaml, keeping comments and order;
  * a field already there is never changed: editing it is how a user upgrades.
- * Returns the names written.
+ * Returns what it wrote, or nothing when every pin was already there (the file is untouched).
  */
 export async function pinFuncYaml(f: FuncYaml, pins: Partial<Record<'runtime' | 'build_image' | 'run_image', string>>): Promise<FuncYamlPins | undefined> {
   const written: Record<string, string> = {};

@@ -18,16 +18,23 @@ export interface GitSource {
   subPath?: string;
 }
 
-export interface CheckedOutSource {
+/** What a git source resolved to, as a build's result tells it. */
+export interface ResolvedSource {
   /** The URL as it may be shown: credentials replaced by ***. */
-  shown: string;
-  /** The full 40-hex commit the revision resolved to. */
-  commit: string;
+  url: string;
+  /** The revision as given (absent: the remote HEAD). */
+  revision?: string;
   /**
    * The ref it resolved through: `HEAD`, `refs/heads/<branch>`, `refs/tags/<tag>`, any full
-   * ref name; absent for a full commit SHA. A branch or HEAD can move on the remote.
+   * ref name; absent for a full commit SHA. See isMovableRef.
    */
   ref?: string;
+  /** The full 40-hex commit the revision resolved to. */
+  commit: string;
+}
+
+export interface CheckedOutSource {
+  source: ResolvedSource;
   /** The checkout root (in the cache). */
   checkout: string;
   /** checkout + subPath: where the project is. */
@@ -65,12 +72,21 @@ export async function checkoutGitSource(src: GitSource, opts: GitSourceOptions):
   const checkout = join(sourcesDir, commit);
   if (!isComplete(checkout)) await buildCheckout(git, commit, checkout);
   else await touch(join(checkout, '.git', MARKER)); // in use: the prune keeps checkouts used in the last 30 days
-  return { shown, commit, ...(ref ? { ref } : {}), checkout, root: await subPathRoot(checkout, subPath, src.subPath ?? '', shown, commit) };
+  const source: ResolvedSource = { url: shown, ...(src.revision ? { revision: src.revision } : {}), ...(ref ? { ref } : {}), commit };
+  return { source, checkout, root: await subPathRoot(checkout, subPath, src.subPath ?? '', shown, commit) };
 }
 
-/** A ref the remote can move without anyone editing the project: HEAD, a branch, or another non-tag ref. */
+/**
+ * A ref the remote can move without anyone editing the project: HEAD, a branch, or another
+ * non-tag ref. A cache keyed on the options alone can then replay an older build.
+ */
 export function isMovableRef(ref: string | undefined): boolean {
   return !!ref && !ref.startsWith('refs/tags/');
+}
+
+/** `source <url> <revision> → <commit>`: the line that says which commit a build came from. */
+export function describeSource(s: ResolvedSource): string {
+  return `source ${s.url} ${s.revision ?? 'HEAD'} → ${s.commit}`;
 }
 
 /** Runs git with the caller's env (minus variables that would point it at another repository), never prompting. */

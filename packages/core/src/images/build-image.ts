@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parseOptions } from '../binaries/options';
-import { settleAll, throwFailures, withSession, type BuildRequest, type ResolvedSource } from '../binaries/session';
+import { settleAll, throwFailures, withSession, type BuildRequest } from '../binaries/session';
 import { expandTemplate } from '../build/templates';
 import type { BlobRef } from '../cache/store';
 import type { Outcome } from '../graph/node';
@@ -11,6 +11,7 @@ import { layerTypeFor } from '../oci/media-types';
 import { blobOf, type Descriptor } from '../oci/types';
 import { formatPlatform, parsePlatform, platformFolder, samePlatform, type Platform } from '../platform/platform';
 import { pinFuncYaml, type FuncYamlPins } from '../functions/func-yaml';
+import type { ResolvedSource } from '../functions/git-source';
 import { toolchainPins } from '../functions/function';
 import { FnbuildError } from '../util/errors';
 import { writeFileAtomic } from '../util/fs-atomic';

@@ -1,7 +1,7 @@
 import type { ExecutorContext } from '@nx/devkit';
-import { describePins, buildImage, consoleReporter, formatMs } from '@nx-fnbuild/core';
+import { buildImage, consoleReporter, formatMs } from '@nx-fnbuild/core';
 import { projectRootOf, reportFailure, resolveTokens } from '../../utils/context';
-import { gitSourceLines } from '../../utils/git-source';
+import { executorNotes } from '../../utils/notes';
 
 /** nx-fnbuild:build-image: a thin layer over the core's buildImage. */
 export default async function buildImageExecutor(options: Record<string, unknown>, context: ExecutorContext): Promise<{ success: boolean }> {
@@ -21,8 +21,7 @@ export default async function buildImageExecutor(options: Record<string, unknown
       process.stdout.write(`${img.name}@${img.digest} (${img.platforms.map((p) => p.platform).join(', ')}) tags ${img.tags.join(', ')} → ${where}\n`);
     }
     for (const w of r.warnings) process.stdout.write(`warning: ${w}\n`);
-    for (const line of gitSourceLines(r.source, context)) process.stdout.write(`${line}\n`);
-    if (r.pinned) for (const line of describePins(r.pinned, process.env, context.root)) process.stdout.write(`${line}\n`);
+    for (const line of executorNotes(r, context)) process.stdout.write(`${line}\n`);
     process.stdout.write(`${r.images.length} image${r.images.length === 1 ? '' : 's'} in ${formatMs(performance.now() - started)}\n`);
     return { success: true };
   } catch (err) {
