@@ -13,7 +13,7 @@ import { credentialSearchPath, resolveCredentials, type CredentialSources } from
 import { RegistryError } from './errors';
 import { appendQuery, resolveLocation } from './location';
 import { bareMediaType, MANIFEST_ACCEPT, manifestMediaType } from './manifest';
-import { formatReference, formatRepository, manifestReference, normalizeRegistry, parseDigest, toRef, toRepo, type ImageRef, type RepoRef } from './reference';
+import { checkTag, formatReference, formatRepository, manifestReference, normalizeRegistry, parseDigest, toRef, toRepo, type ImageRef, type RepoRef } from '../oci/reference';
 import { backoffDelay, retryPolicy, type RetryHooks, type RetryPolicy } from './retry';
 import { RegistrySession, type Call } from './session';
 import { discard, header, HttpTransport, readBody, type HttpResponse, type TransportOptions } from './transport';
@@ -26,8 +26,8 @@ export interface RegistryClientOptions extends TransportOptions {
   onRetry?: RetryHooks['onRetry'];
 }
 
-/** A blob to upload: its identity, and a way to read it again for each attempt. */
-export interface BlobSource {
+/** A blob the client uploads: its identity, and a way to read it again for each attempt. */
+export interface ReadableBlob {
   digest: Digest;
   size: number;
   open: () => Readable;
@@ -54,7 +54,7 @@ const MANIFEST_LIMIT = 8 * 1024 * 1024;
 const OCTET = 'application/octet-stream';
 
 /** A blob in a file whose digest and size are known. */
-export function fileBlob(path: string, known: { digest: Digest; size: number }): BlobSource {
+export function fileBlob(path: string, known: { digest: Digest; size: number }): ReadableBlob {
   return {
     digest: known.digest,
     size: known.size,
@@ -322,7 +322,7 @@ export class RegistryClient {
    * cross-repository mount when `mountFrom` has it, else an upload (one PUT, or PATCH chunks
    * then a PUT). A failed upload starts a fresh session and re-opens the source.
    */
-  async uploadBlob(repoArg: RepoRef | string, blob: BlobSource, opts: UploadOptions = {}): Promise<UploadOutcome> {
+  async uploadBlob(repoArg: RepoRef | string, blob: ReadableBlob, opts: UploadOptions = {}): Promise<UploadOutcome> {
     const repo = toRepo(repoArg);
     parseDigest(blob.digest);
     const s = this.session(repo.registry);
@@ -363,7 +363,7 @@ export class RegistryClient {
     }
   }
 
-  private async putWhole(s: RegistrySession, base: Pick<Call, 'scopes' | 'action' | 'repository'>, location: URL, blob: BlobSource): Promise<void> {
+  private async putWhole(s: RegistrySession, base: Pick<Call, 'scopes' | 'action' | 'repository'>, location: URL, blob: ReadableBlob): Promise<void> {
     const res = await s.send({
       ...base,
       method: 'PUT',
@@ -375,7 +375,7 @@ export class RegistryClient {
     checkDigestHeader(res, blob.digest, base.action);
   }
 
-  private async putChunked(s: RegistrySession, base: Pick<Call, 'scopes' | 'action' | 'repository'>, location: URL, blob: BlobSource, chunkSize: number): Promise<void> {
+  private async putChunked(s: RegistrySession, base: Pick<Call, 'scopes' | 'action' | 'repository'>, location: URL, blob: ReadableBlob, chunkSize: number): Promise<void> {
     let url = location;
     for (let start = 0; start < blob.size; start += chunkSize) {
       const end = Math.min(blob.size, start + chunkSize);
@@ -402,7 +402,7 @@ export class RegistryClient {
     if (reference.includes(':')) {
       if (parseDigest(reference) !== digest) throw new FnbuildError(`${what}: the manifest's digest is ${digest}, not the one it is pushed under`);
     } else {
-      toRef(`${formatRepository(repo)}:${reference}`); // validates the tag
+      checkTag(reference);
     }
     const body = Buffer.from(bytes);
     const s = this.session(repo.registry);

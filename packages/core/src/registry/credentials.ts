@@ -3,7 +3,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { FnbuildError } from '../util/errors';
 import { credentialHelperGet } from './credential-helper';
-import { DOCKER_HUB, normalizeRegistry } from './reference';
+import { DOCKER_HUB, normalizeRegistry } from '../oci/reference';
 import { normalizeHost } from './transport';
 
 /** What a registry may be given. Never logged, never put in a message. */

@@ -8,7 +8,7 @@ import { FnbuildError } from '../util/errors';
 import { keyOf, type Digest } from '../util/hash';
 import type { ManifestBytes, RegistryClient } from './client';
 import { manifestMediaType } from './manifest';
-import { formatReference, formatRepository, toRef, withDigest, type ImageRef, type RepoRef } from './reference';
+import { formatReference, formatRepository, toRef, withDigest, type ImageRef, type RepoRef } from '../oci/reference';
 
 export interface ResolveOptions {
   /** Manifests, configs and layers are kept here by digest. */

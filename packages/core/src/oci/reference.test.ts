@@ -1,4 +1,17 @@
-import { apiHost, formatReference, manifestReference, parseReference, parseRepository, ReferenceError } from './reference';
+import { FnbuildError } from '../util/errors';
+import {
+  apiHost,
+  checkTag,
+  formatReference,
+  isRepositoryPath,
+  isTag,
+  manifestReference,
+  parseReference,
+  parseRepoTag,
+  parseRepository,
+  ReferenceError,
+  tagFault,
+} from './reference';
 
 const D = `sha256:${'ab'.repeat(32)}`;
 
@@ -89,4 +102,77 @@ describe('helpers', () => {
 
 it('quotes a Docker Hub short name as written', () => {
   expect(() => parseReference('Busybox')).toThrow('repository "Busybox" must be lowercase: try "busybox"');
+});
+
+describe('tags on their own (layout tags, pushed tags, func.yaml versions)', () => {
+  const accepted = ['latest', 'v1', '0.0.1', '1.2.3-rc.1', 'Tag_1', '_x', '9', 'a-.b_c', 't'.repeat(128)];
+  it.each(accepted)('accepts %j', (tag) => {
+    expect(isTag(tag)).toBe(true);
+    expect(tagFault(tag)).toBeUndefined();
+    expect(checkTag(tag)).toBe(tag);
+    // The same string is a tag inside a reference too.
+    expect(parseReference(`ghcr.io/a/b:${tag}`).tag).toBe(tag);
+  });
+
+  const refused: [tag: string, message: string][] = [
+    ['', 'tag "" is not valid: it is empty; a tag is letters, digits, "_", "." and "-" (not first), up to 128 characters'],
+    ['bad tag', 'tag "bad tag" is not valid: it has invalid character " "; a tag is letters, digits, "_", "." and "-" (not first), up to 128 characters'],
+    ['v1+build', 'tag "v1+build" is not valid: it has invalid character "+"; a tag is letters, digits, "_", "." and "-" (not first), up to 128 characters'],
+    ['.hidden', 'tag ".hidden" is not valid: it starts with "."; a tag is letters, digits, "_", "." and "-" (not first), up to 128 characters'],
+    ['-x', 'tag "-x" is not valid: it starts with "-"; a tag is letters, digits, "_", "." and "-" (not first), up to 128 characters'],
+    ['a:b', 'tag "a:b" is not valid: it has invalid character ":"; a tag is letters, digits, "_", "." and "-" (not first), up to 128 characters'],
+    ['é', 'tag "é" is not valid: it has invalid character "é"; a tag is letters, digits, "_", "." and "-" (not first), up to 128 characters'],
+    [
+      't'.repeat(129),
+      'tag "tttttttttttttttttttt…" is not valid: it is 129 characters long; the limit is 128; a tag is letters, digits, "_", "." and "-" (not first), up to 128 characters',
+    ],
+  ];
+  it.each(refused)('refuses %j, saying why', (tag, message) => {
+    expect(isTag(tag)).toBe(false);
+    expect(() => checkTag(tag)).toThrow(ReferenceError);
+    expect(() => checkTag(tag)).toThrow(message);
+  });
+
+  it('is a user error, not a bug', () => {
+    expect(() => checkTag('a b')).toThrow(FnbuildError);
+  });
+});
+
+describe('repository paths (func.yaml names)', () => {
+  it.each(['hello', 'team/hello', 'a_b/c__d/e-f/g.h', 'x/a--b', '0'])('accepts %j', (path) => {
+    expect(isRepositoryPath(path)).toBe(true);
+    expect(parseRepository(path).repository.endsWith(path)).toBe(true); // the same rule as in a reference
+  });
+  it.each(['', 'Hello', 'team/', '/x', 'a//b', '_a', 'a-', 'a...b', 'a b', 'a:b'])('refuses %j', (path) => {
+    expect(isRepositoryPath(path)).toBe(false);
+  });
+});
+
+describe('parseRepoTag (docker archives)', () => {
+  const ok: [input: string, familiar: string, full: string][] = [
+    ['hello:1', 'hello:1', 'docker.io/library/hello:1'],
+    ['docker.io/library/hello:1', 'hello:1', 'docker.io/library/hello:1'],
+    ['index.docker.io/library/hello:1', 'hello:1', 'docker.io/library/hello:1'],
+    ['team/hello:1', 'team/hello:1', 'docker.io/team/hello:1'],
+    ['docker.io/team/hello:1', 'team/hello:1', 'docker.io/team/hello:1'],
+    ['library/a/b:1', 'library/a/b:1', 'docker.io/library/a/b:1'],
+    ['localhost:5000/hello:dev', 'localhost:5000/hello:dev', 'localhost:5000/hello:dev'],
+    ['registry.example.com/team/hello:latest', 'registry.example.com/team/hello:latest', 'registry.example.com/team/hello:latest'],
+  ];
+  it.each(ok)('%s is %s, in full %s', (input, familiar, full) => {
+    expect(parseRepoTag(input)).toEqual({ familiar, full, tag: input.slice(input.lastIndexOf(':') + 1) });
+  });
+
+  const bad: [input: string, message: string][] = [
+    ['localhost:5000/hello', 'repo tag "localhost:5000/hello" needs a tag and no digest, e.g. "hello:latest"'],
+    ['x', 'repo tag "x" needs a tag and no digest, e.g. "hello:latest"'],
+    [`x:1@${D}`, `repo tag "x:1@${D}" needs a tag and no digest, e.g. "hello:latest"`],
+    ['Hello:1', 'invalid image reference "Hello:1": repository "Hello" must be lowercase: try "hello"'],
+    ['hello:bad!', 'invalid image reference "hello:bad!": tag "bad!" has invalid character "!"'],
+    ['', 'image reference is empty'],
+  ];
+  it.each(bad)('refuses %j', (input, message) => {
+    expect(() => parseRepoTag(input)).toThrow(ReferenceError);
+    expect(() => parseRepoTag(input)).toThrow(message);
+  });
 });
