@@ -2,7 +2,7 @@ import { FnbuildError } from '../util/errors';
 import { Authenticator } from './auth';
 import type { ResolvedCredentials } from './credentials';
 import { httpError, isRetryableStatus, networkError, RegistryError, type ErrorContext } from './errors';
-import { Redactor } from './redact';
+import { Redactor } from '../util/redact';
 import { apiHost } from '../oci/reference';
 import { parseRetryAfter, withRetry, type RetryHooks, type RetryPolicy } from './retry';
 import { discard, header, readErrorText, type BodySource, type HttpResponse, type HttpTransport } from './transport';
