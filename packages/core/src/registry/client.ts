@@ -1,4 +1,3 @@
-import { createHash, type Hash } from 'node:crypto';
 import { createReadStream, createWriteStream, promises as fs, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { dirname } from 'node:path';
@@ -7,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Descriptor } from '../oci/types';
 import { FnbuildError } from '../util/errors';
 import { tempPathFor } from '../util/fs-atomic';
-import { sha256, type Digest } from '../util/hash';
+import { hashFile, sha256, Sha256Hasher, type Digest } from '../util/hash';
 import { pullScope, pushScope } from './auth';
 import { credentialSearchPath, resolveCredentials, type CredentialSources } from './credentials';
 import { RegistryError } from './errors';
@@ -83,18 +82,14 @@ export function sliceStream(source: Readable, start: number, end: number): Reada
   return Readable.from(slice(), { objectMode: false });
 }
 
-async function hashFilePrefix(path: string): Promise<{ hash: Hash; size: number }> {
-  const hash = createHash('sha256');
-  let size = 0;
+/** The hash of what a download has put on disk so far (nothing, when the file was never created): where a resume goes on from. */
+async function hashOnDisk(path: string): Promise<Sha256Hasher> {
   try {
-    for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
-      hash.update(chunk as Buffer);
-      size += (chunk as Buffer).length;
-    }
+    return await hashFile(path);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    return new Sha256Hasher();
   }
-  return { hash, size };
 }
 
 /** Ends a file stream and waits until its bytes are written (or it failed; then rethrows if asked). */
@@ -260,24 +255,22 @@ export class RegistryClient {
     const what = `downloading blob ${digest} of ${formatRepository(repo)}`;
     await fs.mkdir(dirname(destFile), { recursive: true });
     const tmp = tempPathFor(destFile);
-    let hash = createHash('sha256');
-    let written = 0;
+    let hash = new Sha256Hasher();
     try {
       await s.run(
         (): Call => ({
           method: 'GET',
           path: `/v2/${repo.repository}/blobs/${digest}`,
-          headers: written > 0 ? { Range: `bytes=${written}-` } : ({} as Record<string, string>),
+          headers: hash.size > 0 ? { Range: `bytes=${hash.size}-` } : ({} as Record<string, string>),
           scopes: [pullScope(repo.repository)],
           action: what,
           repository: repo.repository,
         }),
         async (res, call) => {
-          const resume = written > 0 && res.status === 206 && contentRangeStart(header(res.headers, 'content-range')) === written;
+          const resume = hash.size > 0 && res.status === 206 && contentRangeStart(header(res.headers, 'content-range')) === hash.size;
           if (!resume) {
             if (res.status !== 200) return s.fail(res, call);
-            hash = createHash('sha256');
-            written = 0;
+            hash = new Sha256Hasher();
           }
           // A loop rather than pipeline(): when the connection dies, what arrived is still flushed
           // to disk (pipeline would destroy the file stream and drop buffered chunks), so the
@@ -288,29 +281,29 @@ export class RegistryClient {
           try {
             for await (const chunk of res.body) {
               const buf = chunk as Buffer;
-              if (opts.size !== undefined && written + buf.length > opts.size) {
+              if (opts.size !== undefined && hash.size + buf.length > opts.size) {
                 throw new FnbuildError(`${what}: the registry sent more than the ${opts.size} bytes expected`);
               }
               hash.update(buf);
-              written += buf.length;
               if (!out.write(buf)) await once(out, 'drain');
               if (diskError) throw diskError;
             }
           } catch (err) {
             await closeStream(out);
             // Resume from what is on disk, whatever the failure left there.
-            ({ hash, size: written } = await hashFilePrefix(tmp));
+            hash = await hashOnDisk(tmp);
             throw err;
           }
           await closeStream(out, true);
           if (diskError) throw diskError;
         },
       );
-      const actual: Digest = `sha256:${hash.digest('hex')}`;
+      const size = hash.size;
+      const actual = hash.digest();
       if (actual !== digest) throw new FnbuildError(`${what}: the registry sent bytes whose digest is ${actual}`, 'The blob is corrupt in the registry, or was altered on the way.');
-      if (opts.size !== undefined && written !== opts.size) throw new FnbuildError(`${what}: got ${written} bytes, expected ${opts.size}`);
+      if (opts.size !== undefined && size !== opts.size) throw new FnbuildError(`${what}: got ${size} bytes, expected ${opts.size}`);
       await fs.rename(tmp, destFile);
-      return { digest, size: written };
+      return { digest, size };
     } catch (err) {
       await fs.rm(tmp, { force: true });
       throw err;
