@@ -1,6 +1,8 @@
 /**
  * An error the user can act on: the message says what was wrong and where, the hint what to do.
- * Anything else reaching the top is a bug and is shown with its stack.
+ * Every such error is this class or a subclass of it (PlatformError, RegistryError, ...), so
+ * user errors and bugs are told apart by type: anything else reaching the top is a bug and is
+ * shown with its stack.
  */
 export class FnbuildError extends Error {
   override name = 'FnbuildError';
@@ -10,6 +12,6 @@ export class FnbuildError extends Error {
 }
 
 /** Errors whose message is the whole story for the user (no stack trace needed). */
-export function isUserError(err: unknown): err is Error {
-  return err instanceof Error && (err instanceof FnbuildError || err.name === 'PlatformError' || err.name === 'FnbuildError');
+export function isUserError(err: unknown): err is FnbuildError {
+  return err instanceof FnbuildError;
 }

@@ -1,0 +1,57 @@
+import { LayoutError } from '../oci/read-layout';
+import { ReferenceError, parseReference } from '../oci/reference';
+import { parsePlatform, PlatformError } from '../platform/platform';
+import { RegistryError } from '../registry/errors';
+import { FnbuildError, isUserError } from './errors';
+
+/** The thrown value of fn; fails the test when nothing is thrown. */
+function thrownBy(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (e) {
+    return e;
+  }
+  throw new Error('expected fn to throw');
+}
+
+describe('one error taxonomy: a user error is an FnbuildError, by type', () => {
+  const user: [name: string, err: unknown][] = [
+    ['FnbuildError', new FnbuildError('bad input', 'fix it')],
+    ['PlatformError from parsePlatform', thrownBy(() => parsePlatform('linux'))],
+    ['ReferenceError from parseReference', thrownBy(() => parseReference('Bad/Name'))],
+    ['LayoutError', new LayoutError('not a layout')],
+    ['RegistryError', new RegistryError('denied', undefined, { codes: ['DENIED'], retryable: false })],
+  ];
+  it.each(user)('%s is a user error', (_name, err) => {
+    expect(err).toBeInstanceOf(FnbuildError);
+    expect(isUserError(err)).toBe(true);
+  });
+
+  it('PlatformError keeps its own name and class', () => {
+    const err = thrownBy(() => parsePlatform('linux'));
+    expect(err).toBeInstanceOf(PlatformError);
+    expect((err as Error).name).toBe('PlatformError');
+    expect((err as Error).message).toMatch(/^invalid platform "linux": expected os\/arch/);
+  });
+
+  it('keeps the hint on its own line', () => {
+    expect(new FnbuildError('bad input', 'fix it').message).toBe('bad input\n  fix it');
+  });
+
+  const bugs: [name: string, err: unknown][] = [
+    ['a plain Error', new Error('boom')],
+    ['a TypeError', thrownBy(() => (null as unknown as { x: number }).x)],
+    ['an Error that only calls itself PlatformError', Object.assign(new Error('spoof'), { name: 'PlatformError' })],
+    ['an Error that only calls itself FnbuildError', Object.assign(new Error('spoof'), { name: 'FnbuildError' })],
+    ['the global ReferenceError', new globalThis.ReferenceError('x is not defined')],
+    ['a string', 'failed'],
+    ['undefined', undefined],
+  ];
+  it.each(bugs)('%s is a bug (shown with its stack)', (_name, err) => {
+    expect(isUserError(err)).toBe(false);
+  });
+
+  it("the reference module's ReferenceError is not the global one", () => {
+    expect(ReferenceError).not.toBe(globalThis.ReferenceError);
+  });
+});
