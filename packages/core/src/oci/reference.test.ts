@@ -1,3 +1,5 @@
+import { parseFuncYaml } from '../functions/func-yaml';
+import { buildImageOptionsSchema } from '../images/options';
 import { FnbuildError } from '../util/errors';
 import {
   apiHost,
@@ -174,5 +176,31 @@ describe('parseRepoTag (docker archives)', () => {
   it.each(bad)('refuses %j', (input, message) => {
     expect(() => parseRepoTag(input)).toThrow(ReferenceError);
     expect(() => parseRepoTag(input)).toThrow(message);
+  });
+});
+
+describe('the other places that name images ask the same rules', () => {
+  const yaml = (field: string) => `schema_version: 20180708\n${field}\n`;
+
+  it('func.yaml: a version is a tag, and the message says what is wrong with it', () => {
+    expect(() => parseFuncYaml(yaml('name: hello\nversion: 1 2'), '/p/func.yaml')).toThrow(
+      'field "version": a version is used as the image tag: letters, digits, "_", "." or "-", e.g. "0.0.1" ("1 2" has invalid character " ")',
+    );
+    expect(() => parseFuncYaml(yaml('name: hello\nversion: ".1"'), '/p/func.yaml')).toThrow('(".1" starts with ".")');
+    expect(parseFuncYaml(yaml(`name: hello\nversion: ${'v'.repeat(128)}`), '/p/func.yaml').data.version).toBe('v'.repeat(128));
+    expect(() => parseFuncYaml(yaml(`name: hello\nversion: ${'v'.repeat(129)}`), '/p/func.yaml')).toThrow('is 129 characters long; the limit is 128');
+  });
+
+  it('func.yaml and build-image options: a name is a repository path, as in a reference', () => {
+    for (const name of ['hello', 'team/hello', 'a__b', 'x/a--b']) {
+      expect(parseFuncYaml(yaml(`name: ${name}`), '/p/func.yaml').data.name).toBe(name);
+      expect(buildImageOptionsSchema.parse({ imageName: name }).imageName).toBe(name);
+      expect(() => parseReference(name)).not.toThrow();
+    }
+    for (const name of ['Hello', 'team/', '-x', 'a...b']) {
+      expect(() => parseFuncYaml(yaml(`name: "${name}"`), '/p/func.yaml')).toThrow('field "name": name is the image name');
+      expect(buildImageOptionsSchema.safeParse({ imageName: name }).success).toBe(false);
+      expect(() => parseReference(name)).toThrow(ReferenceError);
+    }
   });
 });
