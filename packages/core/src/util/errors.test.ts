@@ -55,3 +55,16 @@ describe('one error taxonomy: a user error is an FnbuildError, by type', () => {
     expect(ReferenceError).not.toBe(globalThis.ReferenceError);
   });
 });
+
+describe('a user error never carries a credential it can recognize', () => {
+  it('masks URL userinfo and secret-named parameters in the message and the hint', () => {
+    const err = new FnbuildError('cannot fetch https://me:hunter2@git.example/r.git', 'retry https://h/x?access_token=abc123');
+    expect(err.message).toBe('cannot fetch https://***@git.example/r.git\n  retry https://h/x?access_token=***');
+    expect(err.hint).toBe('retry https://h/x?access_token=***');
+    expect(err.stack ?? '').not.toContain('hunter2');
+  });
+
+  it('holds for subclasses too', () => {
+    expect(new PlatformError('see https://u:p4ss@h/').message).toBe('see https://***@h/');
+  });
+});

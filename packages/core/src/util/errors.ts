@@ -1,3 +1,5 @@
+import { redactCredentials } from './redact';
+
 /**
  * An error the user can act on: the message says what was wrong and where, the hint what to do.
  * Every such error is this class or a subclass of it (PlatformError, RegistryError, ...), so
@@ -6,8 +8,12 @@
  */
 export class FnbuildError extends Error {
   override name = 'FnbuildError';
-  constructor(message: string, readonly hint?: string) {
-    super(hint ? `${message}\n  ${hint}` : message);
+  readonly hint?: string;
+
+  /** The message and hint are shown to the user as they are, so credentials with a recognizable shape are masked here, for every user error. */
+  constructor(message: string, hint?: string) {
+    super(redactCredentials(hint ? `${message}\n  ${hint}` : message));
+    if (hint !== undefined) this.hint = redactCredentials(hint);
   }
 }
 
