@@ -1,10 +1,10 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { FnbuildError } from '../util/errors';
+import type { Redactor } from '../util/redact';
 import { parseWwwAuthenticate, pickChallenge, type Challenge } from './challenge';
 import type { ResolvedCredentials } from './credentials';
 import { httpError, networkError, RegistryError, type ErrorContext } from './errors';
 import { appendQuery } from './location';
-import type { Redactor } from '../util/redact';
 import { parseRetryAfter, withRetry, type RetryPolicy } from './retry';
 import { discard, header, readBody, readErrorText, type HttpTransport } from './transport';
 

@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { dirname } from 'node:path';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { checkTag, formatReference, formatRepository, manifestReference, normalizeRegistry, parseDigest, toRef, toRepo, type ImageRef, type RepoRef } from '../oci/reference';
 import type { Descriptor } from '../oci/types';
 import { FnbuildError } from '../util/errors';
 import { tempPathFor } from '../util/fs-atomic';
@@ -12,7 +13,6 @@ import { credentialSearchPath, resolveCredentials, type CredentialSources } from
 import { RegistryError } from './errors';
 import { appendQuery, resolveLocation } from './location';
 import { bareMediaType, MANIFEST_ACCEPT, manifestMediaType } from './manifest';
-import { checkTag, formatReference, formatRepository, manifestReference, normalizeRegistry, parseDigest, toRef, toRepo, type ImageRef, type RepoRef } from '../oci/reference';
 import { backoffDelay, retryPolicy, type RetryHooks, type RetryPolicy } from './retry';
 import { RegistrySession, type Call } from './session';
 import { discard, header, HttpTransport, readBody, type HttpResponse, type TransportOptions } from './transport';
