@@ -5,13 +5,13 @@ import {
   apiHost,
   checkTag,
   formatReference,
+  ImageReferenceError,
   isRepositoryPath,
   isTag,
   manifestReference,
   parseReference,
   parseRepoTag,
   parseRepository,
-  ReferenceError,
   tagFault,
 } from './reference';
 
@@ -76,7 +76,7 @@ describe('parseReference', () => {
     [`ghcr.io/${'a'.repeat(250)}`, /the limit is 255/],
   ];
   it.each(bad)('rejects %j', (input, message) => {
-    expect(() => parseReference(input)).toThrow(ReferenceError);
+    expect(() => parseReference(input)).toThrow(ImageReferenceError);
     expect(() => parseReference(input)).toThrow(message);
   });
 
@@ -131,7 +131,7 @@ describe('tags on their own (layout tags, pushed tags, func.yaml versions)', () 
   ];
   it.each(refused)('refuses %j, saying why', (tag, message) => {
     expect(isTag(tag)).toBe(false);
-    expect(() => checkTag(tag)).toThrow(ReferenceError);
+    expect(() => checkTag(tag)).toThrow(ImageReferenceError);
     expect(() => checkTag(tag)).toThrow(message);
   });
 
@@ -174,7 +174,7 @@ describe('parseRepoTag (docker archives)', () => {
     ['', 'image reference is empty'],
   ];
   it.each(bad)('refuses %j', (input, message) => {
-    expect(() => parseRepoTag(input)).toThrow(ReferenceError);
+    expect(() => parseRepoTag(input)).toThrow(ImageReferenceError);
     expect(() => parseRepoTag(input)).toThrow(message);
   });
 });
@@ -200,7 +200,7 @@ describe('the other places that name images ask the same rules', () => {
     for (const name of ['Hello', 'team/', '-x', 'a...b']) {
       expect(() => parseFuncYaml(yaml(`name: "${name}"`), '/p/func.yaml')).toThrow('field "name": name is the image name');
       expect(buildImageOptionsSchema.safeParse({ imageName: name }).success).toBe(false);
-      expect(() => parseReference(name)).toThrow(ReferenceError);
+      expect(() => parseReference(name)).toThrow(ImageReferenceError);
     }
   });
 });

@@ -22,8 +22,9 @@ export interface ImageRef extends RepoRef {
   readonly digest?: Digest;
 }
 
-export class ReferenceError extends FnbuildError {
-  override name = 'ReferenceError';
+/** A malformed reference, repository name, tag or digest (not JavaScript's ReferenceError, hence the longer name). */
+export class ImageReferenceError extends FnbuildError {
+  override name = 'ImageReferenceError';
 }
 
 export const DOCKER_HUB = 'index.docker.io';
@@ -50,7 +51,7 @@ export function normalizeRegistry(registry: string): string {
 }
 
 function fail(input: string, what: string): never {
-  throw new ReferenceError(`invalid image reference "${input}": ${what}`);
+  throw new ImageReferenceError(`invalid image reference "${input}": ${what}`);
 }
 
 function checkRegistry(input: string, registry: string): void {
@@ -78,7 +79,7 @@ function checkRegistry(input: string, registry: string): void {
 function checkRepository(input: string, repository: string, registry: string): void {
   if (repository === '') fail(input, 'the repository name is empty');
   if (repository !== repository.toLowerCase()) {
-    throw new ReferenceError(
+    throw new ImageReferenceError(
       `invalid image reference "${input}": repository "${repository}" must be lowercase: try "${repository.toLowerCase()}"`,
     );
   }
@@ -116,7 +117,7 @@ const quoteTag = (tag: string) => (tag.length > MAX_TAG ? `"${tag.slice(0, 20)}â
 /** A tag given on its own (an image's tags, a manifest pushed under a tag): returns it, or says what is wrong. */
 export function checkTag(tag: string): string {
   const fault = tagFault(tag);
-  if (fault) throw new ReferenceError(`tag ${quoteTag(tag)} is not valid: it ${fault}; ${TAG_RULE}`);
+  if (fault) throw new ImageReferenceError(`tag ${quoteTag(tag)} is not valid: it ${fault}; ${TAG_RULE}`);
   return tag;
 }
 
@@ -161,7 +162,7 @@ export function parseReference(input: string): ImageRef {
 
 /** parseReference without the default tag: what the input says, checked and normalized. */
 function splitReference(input: string): ImageRef {
-  if (typeof input !== 'string' || input.trim() === '') throw new ReferenceError('image reference is empty');
+  if (typeof input !== 'string' || input.trim() === '') throw new ImageReferenceError('image reference is empty');
   if (input !== input.trim() || /\s/.test(input)) fail(input, 'it contains whitespace');
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(input)) fail(input, 'write it without a URL scheme (host/repo:tag, not https://host/repo:tag)');
 
@@ -229,7 +230,7 @@ export function formatReference(ref: ImageRef): string {
 /** What goes after `/manifests/`: the digest when there is one, else the tag. */
 export function manifestReference(ref: ImageRef): string {
   const id = ref.digest ?? ref.tag;
-  if (!id) throw new ReferenceError(`image reference ${formatRepository(ref)} has neither tag nor digest`);
+  if (!id) throw new ImageReferenceError(`image reference ${formatRepository(ref)} has neither tag nor digest`);
   return id;
 }
 
@@ -253,7 +254,7 @@ const DOCKER_DOMAIN = 'docker.io';
 /** "hello:1" â†’ { familiar: "hello:1", full: "docker.io/library/hello:1", tag: "1" } (Docker's normalization); a tag is required, a digest refused. */
 export function parseRepoTag(input: string): DockerRepoTag {
   const ref = splitReference(input);
-  if (ref.tag === undefined || ref.digest !== undefined) throw new ReferenceError(`repo tag "${input}" needs a tag and no digest, e.g. "hello:latest"`);
+  if (ref.tag === undefined || ref.digest !== undefined) throw new ImageReferenceError(`repo tag "${input}" needs a tag and no digest, e.g. "hello:latest"`);
   const hub = ref.registry === DOCKER_HUB;
   const familiarName = hub ? ref.repository.replace(/^library\/(?=[^/]+$)/, '') : formatRepository(ref);
   return { familiar: `${familiarName}:${ref.tag}`, full: `${hub ? DOCKER_DOMAIN : ref.registry}/${ref.repository}:${ref.tag}`, tag: ref.tag };

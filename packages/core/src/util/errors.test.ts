@@ -1,5 +1,5 @@
 import { LayoutError } from '../oci/read-layout';
-import { ReferenceError, parseReference } from '../oci/reference';
+import { ImageReferenceError, parseReference } from '../oci/reference';
 import { parsePlatform, PlatformError } from '../platform/platform';
 import { RegistryError } from '../registry/errors';
 import { FnbuildError, isUserError } from './errors';
@@ -18,7 +18,7 @@ describe('one error taxonomy: a user error is an FnbuildError, by type', () => {
   const user: [name: string, err: unknown][] = [
     ['FnbuildError', new FnbuildError('bad input', 'fix it')],
     ['PlatformError from parsePlatform', thrownBy(() => parsePlatform('linux'))],
-    ['ReferenceError from parseReference', thrownBy(() => parseReference('Bad/Name'))],
+    ['ImageReferenceError from parseReference', thrownBy(() => parseReference('Bad/Name'))],
     ['LayoutError', new LayoutError('not a layout')],
     ['RegistryError', new RegistryError('denied', undefined, { codes: ['DENIED'], retryable: false })],
   ];
@@ -43,7 +43,7 @@ describe('one error taxonomy: a user error is an FnbuildError, by type', () => {
     ['a TypeError', thrownBy(() => (null as unknown as { x: number }).x)],
     ['an Error that only calls itself PlatformError', Object.assign(new Error('spoof'), { name: 'PlatformError' })],
     ['an Error that only calls itself FnbuildError', Object.assign(new Error('spoof'), { name: 'FnbuildError' })],
-    ['the global ReferenceError', new globalThis.ReferenceError('x is not defined')],
+    ['the global ReferenceError', new ReferenceError('x is not defined')],
     ['a string', 'failed'],
     ['undefined', undefined],
   ];
@@ -51,8 +51,10 @@ describe('one error taxonomy: a user error is an FnbuildError, by type', () => {
     expect(isUserError(err)).toBe(false);
   });
 
-  it("the reference module's ReferenceError is not the global one", () => {
-    expect(ReferenceError).not.toBe(globalThis.ReferenceError);
+  it('a bad reference is an ImageReferenceError, not JavaScript\'s ReferenceError', () => {
+    const err = thrownBy(() => parseReference('Bad/Name'));
+    expect(err).toBeInstanceOf(ImageReferenceError);
+    expect(err).not.toBeInstanceOf(globalThis.ReferenceError);
   });
 });
 
