@@ -1,6 +1,7 @@
 import { LayoutError } from '../oci/read-layout';
 import { ImageReferenceError, parseReference } from '../oci/reference';
 import { parsePlatform, PlatformError } from '../platform/platform';
+import { runOk } from '../process/run';
 import { RegistryError } from '../registry/errors';
 import { FnbuildError, isUserError } from './errors';
 
@@ -64,6 +65,16 @@ describe('a user error never carries a credential it can recognize', () => {
     expect(err.message).toBe('cannot fetch https://***@git.example/r.git\n  retry https://h/x?access_token=***');
     expect(err.hint).toBe('retry https://h/x?access_token=***');
     expect(err.stack ?? '').not.toContain('hunter2');
+  });
+
+  it("holds for a failed command's line and output, whoever built the message (process/run.ts)", async () => {
+    const url = 'https://deploy:t0ps3cret@git.example/r.git';
+    const script = 'console.error(`fatal: cannot reach ${process.argv[1]}`); process.exit(3)';
+    const err = (await runOk(process.execPath, ['-e', script, url], { cwd: process.cwd(), env: process.env }).catch((e: unknown) => e)) as Error;
+    expect(err).toBeInstanceOf(FnbuildError);
+    expect(err.message).toContain('failed (exit 3)');
+    expect(err.message).toContain('fatal: cannot reach https://***@git.example/r.git');
+    expect(`${err.message}\n${err.stack}`).not.toContain('t0ps3cret');
   });
 
   it('holds for subclasses too', () => {
