@@ -213,7 +213,7 @@ export async function settleAll<T>(jobs: Promise<T>[]): Promise<{ values: T[]; f
 
 export function throwFailures(failures: Error[], total: number): void {
   if (!failures.length) return;
-  const bug = failures.find((f) => !(f instanceof FnbuildError) && f.name !== 'PlatformError');
+  const bug = failures.find((f) => !(f instanceof FnbuildError));
   if (bug) throw bug;
   throw new BuildFailedError(failures, total);
 }

@@ -2,6 +2,7 @@ import { promises as fs } from 'node:fs';
 import { join, relative } from 'node:path';
 import { isMap, LineCounter, parseDocument, type Document } from 'yaml';
 import { z } from 'zod';
+import { isRepositoryPath, isTag, tagFault } from '../oci/reference';
 import { FnbuildError } from '../util/errors';
 import { writeFileAtomic } from '../util/fs-atomic';
 
@@ -9,7 +10,7 @@ import { writeFileAtomic } from '../util/fs-atomic';
 export const FN_SCHEMA_VERSION = 20180708;
 
 const word = z.string().min(1);
-const tagLike = z.coerce.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/, 'a version is used as the image tag: letters, digits, "_", "." or "-", e.g. "0.0.1"');
+const tagLike = z.coerce.string().refine(isTag, (v) => ({ message: `a version is used as the image tag: letters, digits, "_", "." or "-", e.g. "0.0.1" (${JSON.stringify(v)} ${tagFault(v)})` }));
 
 /**
  * Fn's func.yaml (schema 20180708). The fields nx-fnbuild gives a meaning: name and
@@ -21,7 +22,7 @@ const tagLike = z.coerce.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/, '
 export const funcYamlSchema = z
   .object({
     schema_version: z.coerce.number().refine((v) => v === FN_SCHEMA_VERSION, { message: `only Fn's schema_version ${FN_SCHEMA_VERSION} is read` }),
-    name: z.string().regex(/^[a-z0-9]+([._-][a-z0-9]+)*(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/, 'name is the image name: lowercase letters, digits and separators (., _, -, /), e.g. "hello"'),
+    name: z.string().refine(isRepositoryPath, 'name is the image name: lowercase letters, digits and separators (., _, -, /), e.g. "hello"'),
     version: tagLike.optional(),
     runtime: z.string().regex(/^go(\d+\.\d+(\.\d+)?)?$/, 'runtime is "go" or a Go version such as "go1.26"').optional(),
     build_image: word.optional(),

@@ -8,6 +8,7 @@ import { run, type RunResult } from '../process/run';
 import { FnbuildError } from '../util/errors';
 import { tempPathFor } from '../util/fs-atomic';
 import { sha256Hex } from '../util/hash';
+import { redactCredentials, Redactor, withoutCredentials } from '../util/redact';
 
 export interface GitSource {
   /** The repository URL (https://, ssh://, file://, scp-like or a path). */
@@ -49,23 +50,20 @@ export interface GitSourceOptions {
 /** Written inside .git as the last step, so a folder holding it is a whole checkout. */
 const MARKER = 'fnbuild-complete';
 const FULL_SHA = /^[0-9a-f]{40}$/i;
-const USERINFO = /(\b[a-z][a-z0-9+.-]*:\/\/)[^/\s@]+@/gi;
 
-/** The URL with any user:password@ replaced by ***@ (for messages). */
-export function redactUrl(url: string): string {
-  return url.replace(USERINFO, '$1***@');
-}
+/** The URL with any user:password@ replaced by ***@ (for messages): the shared redactor's rule. */
+export { redactCredentials as redactUrl } from '../util/redact';
 
 /** Checks the revision out (or reuses the cached checkout) and returns where it is. */
 export async function checkoutGitSource(src: GitSource, opts: GitSourceOptions): Promise<CheckedOutSource> {
   const url = src.git?.trim() ?? '';
-  const shown = redactUrl(url);
+  const shown = redactCredentials(url);
   if (!url || url.startsWith('-')) {
     throw new FnbuildError(`invalid git source URL "${shown}"`, 'Give the repository URL, e.g. https://github.com/org/repo.git.');
   }
   const subPath = checkSubPath(src.subPath ?? '');
   const git = new Git(url, opts.env);
-  const sourcesDir = join(opts.cacheDir, 'sources', sha256Hex(url.replace(USERINFO, '$1')).slice(0, 16));
+  const sourcesDir = join(opts.cacheDir, 'sources', sha256Hex(withoutCredentials(url)).slice(0, 16));
   await fs.mkdir(sourcesDir, { recursive: true });
 
   const { commit, ref } = await resolveRevision(git, src.revision, sourcesDir);
@@ -93,9 +91,11 @@ export function describeSource(s: ResolvedSource): string {
 class Git {
   readonly shown: string;
   private readonly env: Record<string, string | undefined>;
+  private readonly redactor: Redactor;
 
   constructor(readonly url: string, env: Record<string, string | undefined>) {
-    this.shown = redactUrl(url);
+    this.shown = redactCredentials(url);
+    this.redactor = new Redactor().addUrl(url);
     this.env = {
       ...env,
       GIT_DIR: undefined,
@@ -127,20 +127,7 @@ class Git {
 
   /** Removes the URL's credentials from git's output, in URLs and wherever the password shows up on its own. */
   redact(text: string): string {
-    let out = redactUrl(text);
-    const password = /^[a-z][a-z0-9+.-]*:\/\/[^/@]*?:([^/@]+)@/i.exec(this.url)?.[1];
-    if (password) {
-      for (const secret of new Set([password, safeDecode(password)])) out = out.split(secret).join('***');
-    }
-    return out;
-  }
-}
-
-function safeDecode(s: string): string {
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    return s;
+    return this.redactor.redact(text);
   }
 }
 

@@ -6,7 +6,8 @@ import { expandTemplate } from '../build/templates';
 import type { BlobRef } from '../cache/store';
 import type { Outcome } from '../graph/node';
 import { imageAnnotations, isoTime } from '../oci/image';
-import { checkTag, writeDockerArchive, writeLayout, writeOciArchive, type BlobSource } from '../oci/layout';
+import { writeDockerArchive, writeLayout, writeOciArchive, type LayoutBlob } from '../oci/layout';
+import { checkTag } from '../oci/reference';
 import { layerTypeFor } from '../oci/media-types';
 import { blobOf, type Descriptor } from '../oci/types';
 import { formatPlatform, parsePlatform, platformFolder, samePlatform, type Platform } from '../platform/platform';
@@ -180,7 +181,7 @@ export async function buildImage(req: BuildImageRequest): Promise<BuildImageResu
         throwFailures(perPlatform.failures, platforms.length);
         const built = perPlatform.values.sort((a, b) => platforms.indexOf(a.platform) - platforms.indexOf(b.platform));
 
-        const ownBlobs = (b: (typeof built)[number]): BlobSource[] => [b.img.files.config, b.img.files.manifest, ...b.layers.map((l) => l.files.layer)];
+        const ownBlobs = (b: (typeof built)[number]): LayoutBlob[] => [b.img.files.config, b.img.files.manifest, ...b.layers.map((l) => l.files.layer)];
         const baseBlobs = async (b: (typeof built)[number]): Promise<BlobRef[]> => Promise.all(b.pb.layers.map((l) => l.blob()));
         let top: Descriptor;
         let topBlob: BlobRef;
@@ -216,7 +217,7 @@ export async function buildImage(req: BuildImageRequest): Promise<BuildImageResu
               }
               return { data: null };
             }
-            const blobs: BlobSource[] = [topBlob];
+            const blobs: LayoutBlob[] = [topBlob];
             for (const b of built) blobs.push(...ownBlobs(b), ...(await baseBlobs(b)));
             const image = { top: { ...topBlob, mediaType: top.mediaType }, blobs, tags };
             await writeOutput(() => (format === 'oci-archive' ? writeOciArchive(outputs[0], image, { mtime }) : writeLayout(outputs[0], image)), outputs[0]);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { buildSettingsSchema, list } from '../binaries/options';
+import { isRepositoryPath } from '../oci/reference';
 
 
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name');
@@ -25,7 +26,7 @@ export const buildImageOptionsSchema = buildSettingsSchema
     workingDir: absolute('workingDir').optional(),
     ports: list(z.coerce.string().regex(/^\d{1,5}(\/(tcp|udp|sctp))?$/, 'a port is like 8080, "8080/tcp" or "53/udp"')).optional(),
     labels: z.record(z.string().min(1), z.string()).optional(),
-    imageName: z.string().regex(/^[a-z0-9]+([._-][a-z0-9]+)*(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/, 'an image name is lowercase letters, digits and separators (., _, -, /), e.g. "team/server"').optional(),
+    imageName: z.string().refine(isRepositoryPath, 'an image name is lowercase letters, digits and separators (., _, -, /), e.g. "team/server"').optional(),
     tags: list(z.string().min(1)).optional(),
     format: z.enum(IMAGE_FORMATS).optional(),
     outputPath: z.string().min(1).optional(),

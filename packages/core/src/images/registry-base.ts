@@ -3,7 +3,7 @@ import type { BuildSession } from '../binaries/session';
 import { formatPlatform, type Platform } from '../platform/platform';
 import { RegistryClient } from '../registry/client';
 import { resolveImage, type ResolvedImage } from '../registry/pull';
-import { parseReference } from '../registry/reference';
+import { parseReference } from '../oci/reference';
 import type { Base } from './base';
 import type { BuildImageOptions } from './options';
 

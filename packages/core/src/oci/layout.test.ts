@@ -9,7 +9,7 @@ import type { Platform } from '../platform/platform';
 import { run, tarListing, tempDir } from './__fixtures__/tools';
 import { imageAnnotations, imageConfig, index, manifest } from './image';
 import { buildLayer, layerDescriptor, type Layer } from './layer';
-import { writeDockerArchive, writeLayout, writeOciArchive, parseRepoTag, type LayoutImage } from './layout';
+import { writeDockerArchive, writeLayout, writeOciArchive, type LayoutImage } from './layout';
 import { OCI_CONFIG, OCI_INDEX } from './media-types';
 import { readLayout, readLayoutJson, layoutBlobPath } from './read-layout';
 import { PASSWD, GROUP, scratchBase } from './scratch';
@@ -283,14 +283,5 @@ describe('writeDockerArchive', () => {
     await expect(writeDockerArchive(file, { manifest: top, config: a!.config, layers: a!.layers, repoTags: ['x:1'] })).rejects.toThrow(/one platform per archive/);
     await expect(writeDockerArchive(file, { manifest: a!.manifest, config: a!.config, layers: a!.layers, repoTags: ['x'] })).rejects.toThrow(/needs a tag/);
     expect(existsSync(file)).toBe(false);
-  });
-
-  test('parseRepoTag normalizes like Docker', () => {
-    expect(parseRepoTag('hello:1')).toEqual({ familiar: 'hello:1', full: 'docker.io/library/hello:1', tag: '1' });
-    expect(parseRepoTag('docker.io/library/hello:1').familiar).toBe('hello:1');
-    expect(parseRepoTag('team/hello:1').full).toBe('docker.io/team/hello:1');
-    expect(parseRepoTag('localhost:5000/hello:dev')).toEqual({ familiar: 'localhost:5000/hello:dev', full: 'localhost:5000/hello:dev', tag: 'dev' });
-    expect(() => parseRepoTag('localhost:5000/hello')).toThrow(/needs a tag/);
-    expect(() => parseRepoTag('Hello:1')).toThrow(/must be lowercase/);
   });
 });

@@ -21,6 +21,7 @@ import { sha256, sha256File, type Digest } from '../util/hash';
 import { tempPathFor } from '../util/fs-atomic';
 import { OCI_INDEX, isIndex, isManifest } from './media-types';
 import { CONTAINERD_NAME, INDEX_FILE, LAYOUT_FILE, LAYOUT_VERSION, REF_NAME, blobRelPath, LayoutError } from './read-layout';
+import { checkTag, parseRepoTag } from './reference';
 import { tarStream, type TarEntry } from './tar';
 import { descriptor, serialize, type Descriptor, type Index, type Manifest, type SerializedBlob } from './types';
 
@@ -31,13 +32,14 @@ export interface BlobFile {
   path: string;
 }
 
-export type BlobSource = SerializedBlob | BlobFile;
+/** A blob handed to the layout writers: bytes in memory, or a file (hard-linked when it can be). */
+export type LayoutBlob = SerializedBlob | BlobFile;
 
 export interface LayoutImage {
   /** What the tags name: an index, or a single manifest for a one-platform image. */
   top: SerializedBlob | (BlobFile & { mediaType: string });
   /** Every blob the top needs (the top itself may be listed too). */
-  blobs: readonly BlobSource[];
+  blobs: readonly LayoutBlob[];
   tags: readonly string[];
 }
 
@@ -45,25 +47,18 @@ export interface LayoutPlan {
   /** index.json, serialized once. */
   index: SerializedBlob;
   /** Blobs to write, by digest, in a stable order. */
-  blobs: Map<Digest, BlobSource>;
+  blobs: Map<Digest, LayoutBlob>;
 }
 
-const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
-
-function isSerialized(b: BlobSource): b is SerializedBlob {
+function isSerialized(b: LayoutBlob): b is SerializedBlob {
   return Buffer.isBuffer((b as SerializedBlob).bytes);
 }
 
-async function bytesOf(b: BlobSource): Promise<Buffer> {
+async function bytesOf(b: LayoutBlob): Promise<Buffer> {
   return isSerialized(b) ? b.bytes : fs.readFile(b.path);
 }
 
-/** An image tag as registries and layouts accept it; a clear error otherwise. */
-export function checkTag(tag: string): void {
-  if (!TAG.test(tag)) throw new LayoutError(`tag "${tag}" is not valid: use up to 128 of A-Z a-z 0-9 _ . - (not starting with . or -)`);
-}
-
-function addBlob(blobs: Map<Digest, BlobSource>, b: BlobSource): void {
+function addBlob(blobs: Map<Digest, LayoutBlob>, b: LayoutBlob): void {
   if (isSerialized(b) && (sha256(b.bytes) !== b.digest || b.bytes.length !== b.size)) {
     throw new LayoutError(`blob ${b.digest}: its bytes do not match its digest/size`);
   }
@@ -73,7 +68,7 @@ function addBlob(blobs: Map<Digest, BlobSource>, b: BlobSource): void {
 }
 
 /** Checks that everything reachable from `top` is among `blobs` with the size its descriptor says. */
-async function checkComplete(top: Descriptor, blobs: Map<Digest, BlobSource>): Promise<void> {
+async function checkComplete(top: Descriptor, blobs: Map<Digest, LayoutBlob>): Promise<void> {
   const queue: { d: Descriptor; from: string }[] = [{ d: top, from: 'the top-level blob' }];
   const seen = new Set<Digest>();
   while (queue.length > 0) {
@@ -103,14 +98,14 @@ async function checkComplete(top: Descriptor, blobs: Map<Digest, BlobSource>): P
 export async function planLayout(images: LayoutImage | readonly LayoutImage[]): Promise<LayoutPlan> {
   const list = Array.isArray(images) ? (images as readonly LayoutImage[]) : [images as LayoutImage];
   if (list.length === 0) throw new LayoutError('no images to write');
-  const blobs = new Map<Digest, BlobSource>();
+  const blobs = new Map<Digest, LayoutBlob>();
   const manifests: Descriptor[] = [];
   const tags = new Set<string>();
   for (const image of list) {
     if (!isIndex(image.top.mediaType) && !isManifest(image.top.mediaType)) {
       throw new LayoutError(`top-level blob ${image.top.digest} is ${image.top.mediaType}; it must be an image index or manifest`);
     }
-    const own = new Map<Digest, BlobSource>();
+    const own = new Map<Digest, LayoutBlob>();
     for (const b of [image.top, ...image.blobs]) addBlob(own, b);
     const top = descriptor(image.top);
     await checkComplete(top, own);
@@ -139,7 +134,7 @@ async function checkFileSize(b: BlobFile): Promise<void> {
 
 const LINK_FALLBACK = new Set(['EXDEV', 'EPERM', 'EMLINK', 'ENOTSUP', 'EOPNOTSUPP', 'EACCES']);
 
-async function placeBlob(b: BlobSource, target: string): Promise<'linked' | 'copied' | 'written'> {
+async function placeBlob(b: LayoutBlob, target: string): Promise<'linked' | 'copied' | 'written'> {
   if (isSerialized(b)) {
     await fs.writeFile(target, b.bytes, { mode: 0o444 });
     return 'written';
@@ -266,7 +261,7 @@ async function writeTarFile(file: string, entries: TarEntry[], mtime: number): P
   }
 }
 
-async function blobEntry(b: BlobSource): Promise<TarEntry> {
+async function blobEntry(b: LayoutBlob): Promise<TarEntry> {
   const path = blobRelPath(b.digest);
   if (isSerialized(b)) return { path, type: 'file', mode: 0o644, content: b.bytes };
   await checkFileSize(b);
@@ -298,27 +293,6 @@ export interface DockerArchiveImage {
   /** "name:tag" references, e.g. "hello:1.0", "registry.example.com/team/hello:latest". */
   repoTags: readonly string[];
   mtime?: number;
-}
-
-/** "hello:1" -> { familiar: "hello:1", full: "docker.io/library/hello:1", tag: "1" } (Docker's normalization). */
-export function parseRepoTag(ref: string): { familiar: string; full: string; tag: string } {
-  const slash = ref.lastIndexOf('/');
-  const colon = ref.lastIndexOf(':');
-  if (colon <= slash || ref.includes('@')) throw new LayoutError(`repo tag "${ref}" needs a tag and no digest, e.g. "hello:latest"`);
-  const name = ref.slice(0, colon);
-  const tag = ref.slice(colon + 1);
-  checkTag(tag);
-  const parts = name.split('/');
-  const hasDomain = parts.length > 1 && (/[.:]/.test(parts[0]!) || parts[0] === 'localhost');
-  const path = hasDomain ? parts.slice(1) : parts;
-  if (path.length === 0 || !path.every((p) => /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/.test(p))) {
-    throw new LayoutError(`repo tag "${ref}": the repository name must be lowercase letters, digits and separators (. _ __ -) between /`);
-  }
-  let full = name;
-  if (!hasDomain) full = parts.length === 1 ? `docker.io/library/${name}` : `docker.io/${name}`;
-  let familiar = name;
-  if (full.startsWith('docker.io/')) familiar = full.slice('docker.io/'.length).replace(/^library\/(?=[^/]+$)/, '');
-  return { familiar: `${familiar}:${tag}`, full: `${full}:${tag}`, tag };
 }
 
 /**

@@ -5,6 +5,8 @@
  * where it applies; variant values follow what the Go toolchain accepts.
  */
 
+import { FnbuildError } from '../util/errors';
+
 /** A normalized platform in OCI terms. variant is undefined when it is the default / irrelevant. */
 export interface Platform {
   readonly os: string;
@@ -12,7 +14,8 @@ export interface Platform {
   readonly variant?: string;
 }
 
-export class PlatformError extends Error {
+/** A platform the user wrote that is malformed or unsupported: a user error, shown without a stack. */
+export class PlatformError extends FnbuildError {
   override name = 'PlatformError';
 }
 

@@ -5,7 +5,7 @@ import { isIndex } from '../oci/media-types';
 import { layoutBlobPath, readLayout, readLayoutBlob } from '../oci/read-layout';
 import { serialize, type Descriptor, type Index, type Manifest } from '../oci/types';
 import { fileBlob, type RegistryClient, type UploadOutcome } from '../registry/client';
-import { formatRepository, normalizeRegistry, parseReference, type RepoRef } from '../registry/reference';
+import { formatRepository, normalizeRegistry, parseReference, type RepoRef } from '../oci/reference';
 import { FnbuildError } from '../util/errors';
 import { sha256, type Digest } from '../util/hash';
 

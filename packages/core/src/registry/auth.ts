@@ -1,10 +1,10 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { FnbuildError } from '../util/errors';
+import type { Redactor } from '../util/redact';
 import { parseWwwAuthenticate, pickChallenge, type Challenge } from './challenge';
 import type { ResolvedCredentials } from './credentials';
 import { httpError, networkError, RegistryError, type ErrorContext } from './errors';
 import { appendQuery } from './location';
-import type { Redactor } from './redact';
 import { parseRetryAfter, withRetry, type RetryPolicy } from './retry';
 import { discard, header, readBody, readErrorText, type HttpTransport } from './transport';
 
@@ -171,7 +171,7 @@ export class Authenticator {
     try {
       realm = new URL(realmText);
     } catch {
-      throw new FnbuildError(`${this.opts.registry} named a token realm that is not a URL: ${JSON.stringify(realmText.slice(0, 200))}`);
+      throw new FnbuildError(`${this.opts.registry} named a token realm that is not a URL: ${JSON.stringify(this.opts.redactor.redact(realmText).slice(0, 200))}`);
     }
     const { origin, http, redactor } = this.opts;
     const hasSecret = c?.password !== undefined || c?.identityToken !== undefined;

@@ -218,6 +218,17 @@ describe('credentials', () => {
     expect(text).toContain('***');
   });
 
+  it('a plain-text error body is redacted before it is cut, so no part of a secret is left', async () => {
+    const reg = await fake((req, res) => {
+      if (!req.headers.authorization) return json(res, 401, {}, { 'WWW-Authenticate': 'Basic realm="r"' });
+      res.writeHead(403, { 'Content-Type': 'text/plain' });
+      res.end(`${'x'.repeat(196)}${PASS} is not allowed here`); // the 200-character cut falls inside the password
+    });
+    const err = (await client(reg, withCreds(reg)).getManifest(`${reg.host}/app:v1`).catch((e: Error) => e)) as Error;
+    expect(err.message).toContain(`answered HTTP 403 ${'x'.repeat(196)}***`);
+    expect(err.message).not.toContain(PASS.slice(0, 4));
+  });
+
   it('without credentials, a 401 says where it looked', async () => {
     const reg = await fake((_req, res) => json(res, 401, { errors: [{ code: 'UNAUTHORIZED', message: 'authentication required' }] }, { 'WWW-Authenticate': 'Basic realm="r"' }));
     await expect(client(reg).getManifest(`${reg.host}/app:v1`)).rejects.toThrow(
@@ -270,6 +281,16 @@ describe('timeouts and odd answers', () => {
       res.end(JSON.stringify({ schemaVersion: 2, manifests: [] }));
     });
     await expect(client(reg).getManifest(`${reg.host}/app:v1`)).rejects.toThrow(`the registry reports digest ${BLOB_DIGEST}, but the bytes are sha256:`);
+  });
+});
+
+describe('manifests pushed under a tag', () => {
+  it('an invalid tag is refused before anything is sent, saying why', async () => {
+    const reg = await fake((_req, res) => json(res, 200, {}));
+    await expect(client(reg).putManifest(`${reg.host}/app`, 'v1+build', Buffer.from('{}'), 'application/vnd.oci.image.manifest.v1+json')).rejects.toThrow(
+      'tag "v1+build" is not valid: it has invalid character "+"',
+    );
+    expect(reg.seen).toEqual([]);
   });
 });
 

@@ -1,19 +1,18 @@
-import { createHash, type Hash } from 'node:crypto';
 import { createReadStream, createWriteStream, promises as fs, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { dirname } from 'node:path';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { checkTag, formatReference, formatRepository, manifestReference, normalizeRegistry, parseDigest, toRef, toRepo, type ImageRef, type RepoRef } from '../oci/reference';
 import type { Descriptor } from '../oci/types';
 import { FnbuildError } from '../util/errors';
 import { tempPathFor } from '../util/fs-atomic';
-import { sha256, type Digest } from '../util/hash';
+import { hashFile, sha256, Sha256Hasher, type Digest } from '../util/hash';
 import { pullScope, pushScope } from './auth';
 import { credentialSearchPath, resolveCredentials, type CredentialSources } from './credentials';
 import { RegistryError } from './errors';
 import { appendQuery, resolveLocation } from './location';
 import { bareMediaType, MANIFEST_ACCEPT, manifestMediaType } from './manifest';
-import { formatReference, formatRepository, manifestReference, normalizeRegistry, parseDigest, toRef, toRepo, type ImageRef, type RepoRef } from './reference';
 import { backoffDelay, retryPolicy, type RetryHooks, type RetryPolicy } from './retry';
 import { RegistrySession, type Call } from './session';
 import { discard, header, HttpTransport, readBody, type HttpResponse, type TransportOptions } from './transport';
@@ -26,8 +25,8 @@ export interface RegistryClientOptions extends TransportOptions {
   onRetry?: RetryHooks['onRetry'];
 }
 
-/** A blob to upload: its identity, and a way to read it again for each attempt. */
-export interface BlobSource {
+/** A blob the client uploads: its identity, and a way to read it again for each attempt. */
+export interface ReadableBlob {
   digest: Digest;
   size: number;
   open: () => Readable;
@@ -54,7 +53,7 @@ const MANIFEST_LIMIT = 8 * 1024 * 1024;
 const OCTET = 'application/octet-stream';
 
 /** A blob in a file whose digest and size are known. */
-export function fileBlob(path: string, known: { digest: Digest; size: number }): BlobSource {
+export function fileBlob(path: string, known: { digest: Digest; size: number }): ReadableBlob {
   return {
     digest: known.digest,
     size: known.size,
@@ -83,18 +82,14 @@ export function sliceStream(source: Readable, start: number, end: number): Reada
   return Readable.from(slice(), { objectMode: false });
 }
 
-async function hashFilePrefix(path: string): Promise<{ hash: Hash; size: number }> {
-  const hash = createHash('sha256');
-  let size = 0;
+/** The hash of what a download has put on disk so far (nothing, when the file was never created): where a resume goes on from. */
+async function hashOnDisk(path: string): Promise<Sha256Hasher> {
   try {
-    for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
-      hash.update(chunk as Buffer);
-      size += (chunk as Buffer).length;
-    }
+    return await hashFile(path);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    return new Sha256Hasher();
   }
-  return { hash, size };
 }
 
 /** Ends a file stream and waits until its bytes are written (or it failed; then rethrows if asked). */
@@ -260,24 +255,22 @@ export class RegistryClient {
     const what = `downloading blob ${digest} of ${formatRepository(repo)}`;
     await fs.mkdir(dirname(destFile), { recursive: true });
     const tmp = tempPathFor(destFile);
-    let hash = createHash('sha256');
-    let written = 0;
+    let hash = new Sha256Hasher();
     try {
       await s.run(
         (): Call => ({
           method: 'GET',
           path: `/v2/${repo.repository}/blobs/${digest}`,
-          headers: written > 0 ? { Range: `bytes=${written}-` } : ({} as Record<string, string>),
+          headers: hash.size > 0 ? { Range: `bytes=${hash.size}-` } : ({} as Record<string, string>),
           scopes: [pullScope(repo.repository)],
           action: what,
           repository: repo.repository,
         }),
         async (res, call) => {
-          const resume = written > 0 && res.status === 206 && contentRangeStart(header(res.headers, 'content-range')) === written;
+          const resume = hash.size > 0 && res.status === 206 && contentRangeStart(header(res.headers, 'content-range')) === hash.size;
           if (!resume) {
             if (res.status !== 200) return s.fail(res, call);
-            hash = createHash('sha256');
-            written = 0;
+            hash = new Sha256Hasher();
           }
           // A loop rather than pipeline(): when the connection dies, what arrived is still flushed
           // to disk (pipeline would destroy the file stream and drop buffered chunks), so the
@@ -288,29 +281,29 @@ export class RegistryClient {
           try {
             for await (const chunk of res.body) {
               const buf = chunk as Buffer;
-              if (opts.size !== undefined && written + buf.length > opts.size) {
+              if (opts.size !== undefined && hash.size + buf.length > opts.size) {
                 throw new FnbuildError(`${what}: the registry sent more than the ${opts.size} bytes expected`);
               }
               hash.update(buf);
-              written += buf.length;
               if (!out.write(buf)) await once(out, 'drain');
               if (diskError) throw diskError;
             }
           } catch (err) {
             await closeStream(out);
             // Resume from what is on disk, whatever the failure left there.
-            ({ hash, size: written } = await hashFilePrefix(tmp));
+            hash = await hashOnDisk(tmp);
             throw err;
           }
           await closeStream(out, true);
           if (diskError) throw diskError;
         },
       );
-      const actual: Digest = `sha256:${hash.digest('hex')}`;
+      const size = hash.size;
+      const actual = hash.digest();
       if (actual !== digest) throw new FnbuildError(`${what}: the registry sent bytes whose digest is ${actual}`, 'The blob is corrupt in the registry, or was altered on the way.');
-      if (opts.size !== undefined && written !== opts.size) throw new FnbuildError(`${what}: got ${written} bytes, expected ${opts.size}`);
+      if (opts.size !== undefined && size !== opts.size) throw new FnbuildError(`${what}: got ${size} bytes, expected ${opts.size}`);
       await fs.rename(tmp, destFile);
-      return { digest, size: written };
+      return { digest, size };
     } catch (err) {
       await fs.rm(tmp, { force: true });
       throw err;
@@ -322,7 +315,7 @@ export class RegistryClient {
    * cross-repository mount when `mountFrom` has it, else an upload (one PUT, or PATCH chunks
    * then a PUT). A failed upload starts a fresh session and re-opens the source.
    */
-  async uploadBlob(repoArg: RepoRef | string, blob: BlobSource, opts: UploadOptions = {}): Promise<UploadOutcome> {
+  async uploadBlob(repoArg: RepoRef | string, blob: ReadableBlob, opts: UploadOptions = {}): Promise<UploadOutcome> {
     const repo = toRepo(repoArg);
     parseDigest(blob.digest);
     const s = this.session(repo.registry);
@@ -363,7 +356,7 @@ export class RegistryClient {
     }
   }
 
-  private async putWhole(s: RegistrySession, base: Pick<Call, 'scopes' | 'action' | 'repository'>, location: URL, blob: BlobSource): Promise<void> {
+  private async putWhole(s: RegistrySession, base: Pick<Call, 'scopes' | 'action' | 'repository'>, location: URL, blob: ReadableBlob): Promise<void> {
     const res = await s.send({
       ...base,
       method: 'PUT',
@@ -375,7 +368,7 @@ export class RegistryClient {
     checkDigestHeader(res, blob.digest, base.action);
   }
 
-  private async putChunked(s: RegistrySession, base: Pick<Call, 'scopes' | 'action' | 'repository'>, location: URL, blob: BlobSource, chunkSize: number): Promise<void> {
+  private async putChunked(s: RegistrySession, base: Pick<Call, 'scopes' | 'action' | 'repository'>, location: URL, blob: ReadableBlob, chunkSize: number): Promise<void> {
     let url = location;
     for (let start = 0; start < blob.size; start += chunkSize) {
       const end = Math.min(blob.size, start + chunkSize);
@@ -402,7 +395,7 @@ export class RegistryClient {
     if (reference.includes(':')) {
       if (parseDigest(reference) !== digest) throw new FnbuildError(`${what}: the manifest's digest is ${digest}, not the one it is pushed under`);
     } else {
-      toRef(`${formatRepository(repo)}:${reference}`); // validates the tag
+      checkTag(reference);
     }
     const body = Buffer.from(bytes);
     const s = this.session(repo.registry);

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { FnbuildError } from '../util/errors';
+import { redactCredentials } from '../util/redact';
 
 /**
  * Runs `docker-credential-<name> get` with the server URL on stdin and reads
@@ -50,7 +51,7 @@ export async function credentialHelperGet(
     throw new FnbuildError(`credential helper ${program} could not be run: ${error.message}`);
   }
   if (code !== 0) {
-    const said = (stdout.trim() || stderr.trim()).slice(0, 300);
+    const said = redactCredentials(stdout.trim() || stderr.trim()).slice(0, 300);
     if (/credentials not found/i.test(said)) return undefined;
     throw new FnbuildError(`credential helper ${program} failed for ${serverUrl} (exit ${code ?? 'signal'}): ${said}`);
   }

@@ -1,9 +1,9 @@
 import { promises as fs } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { DOCKER_HUB, normalizeRegistry } from '../oci/reference';
 import { FnbuildError } from '../util/errors';
 import { credentialHelperGet } from './credential-helper';
-import { DOCKER_HUB, normalizeRegistry } from './reference';
 import { normalizeHost } from './transport';
 
 /** What a registry may be given. Never logged, never put in a message. */

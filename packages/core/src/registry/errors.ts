@@ -1,5 +1,5 @@
 import { FnbuildError } from '../util/errors';
-import type { Redactor } from './redact';
+import type { Redactor } from '../util/redact';
 
 /** One entry of a registry's JSON error body: `{"errors":[{"code","message","detail"}]}`. */
 export interface RegistryErrorEntry {
@@ -94,7 +94,7 @@ export function httpError(ctx: ErrorContext, status: number, body: string, redac
     entries.length > 0
       ? entries.map((e) => (e.message ? `${e.code} (${e.message})` : e.code)).join(', ')
       : body.trim() && !body.trim().startsWith('<')
-        ? body.trim().slice(0, 200)
+        ? redactor.redact(body.trim()).slice(0, 200) // redacted whole: a cut could leave part of a secret
         : '';
   const message = redactor.redact(`${ctx.action}: ${ctx.server ?? ctx.host} answered HTTP ${status}${detail ? ` ${detail}` : ''}`);
   const hintCode = codes.find((c) => HINTS[c]);

@@ -18,6 +18,10 @@ describe('resolveLocation + appendQuery', () => {
   it('a missing or broken Location is a clear error', () => {
     expect(() => resolveLocation(base, undefined)).toThrow('reg.example.com:5000 started an upload but sent no Location header');
     expect(() => resolveLocation(base, 'http://[bad')).toThrow(/Location that is not a URL/);
+    // A signed Location is quoted with its signature masked.
+    expect(() => resolveLocation(base, 'http://[::1/up?X-Amz-Signature=sekrit&exp=9')).toThrow(
+      'reg.example.com:5000 sent an upload Location that is not a URL: "http://[::1/up?X-Amz-Signature=***&exp=9"',
+    );
   });
 
   it('same origin means same scheme, host and port', () => {

@@ -1,4 +1,5 @@
 import { FnbuildError } from '../util/errors';
+import { redactCredentials } from '../util/redact';
 
 /**
  * Upload Locations come back relative (`/v2/r/blobs/uploads/<id>?_state=…`) or absolute, often
@@ -11,7 +12,7 @@ export function resolveLocation(base: URL, location: string | undefined, what = 
   try {
     return new URL(location, base);
   } catch {
-    throw new FnbuildError(`${base.host} sent an ${what} Location that is not a URL: ${JSON.stringify(location.slice(0, 200))}`);
+    throw new FnbuildError(`${base.host} sent an ${what} Location that is not a URL: ${JSON.stringify(redactCredentials(location).slice(0, 200))}`);
   }
 }
 

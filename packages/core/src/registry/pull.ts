@@ -2,13 +2,13 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import type { Store } from '../cache/store';
 import { isIndex, isManifest } from '../oci/media-types';
+import { formatReference, formatRepository, toRef, withDigest, type ImageRef, type RepoRef } from '../oci/reference';
 import type { Descriptor, ImageConfig, Index, Manifest } from '../oci/types';
 import { formatPlatform, parsePlatform, samePlatform, type Platform } from '../platform/platform';
 import { FnbuildError } from '../util/errors';
 import { keyOf, type Digest } from '../util/hash';
 import type { ManifestBytes, RegistryClient } from './client';
 import { manifestMediaType } from './manifest';
-import { formatReference, formatRepository, toRef, withDigest, type ImageRef, type RepoRef } from './reference';
 
 export interface ResolveOptions {
   /** Manifests, configs and layers are kept here by digest. */

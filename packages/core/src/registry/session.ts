@@ -1,9 +1,9 @@
+import { apiHost } from '../oci/reference';
 import { FnbuildError } from '../util/errors';
+import { Redactor } from '../util/redact';
 import { Authenticator } from './auth';
 import type { ResolvedCredentials } from './credentials';
 import { httpError, isRetryableStatus, networkError, RegistryError, type ErrorContext } from './errors';
-import { Redactor } from './redact';
-import { apiHost } from './reference';
 import { parseRetryAfter, withRetry, type RetryHooks, type RetryPolicy } from './retry';
 import { discard, header, readErrorText, type BodySource, type HttpResponse, type HttpTransport } from './transport';
 

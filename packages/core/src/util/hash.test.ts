@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { hexOf, keyOf, sha256, sha256File, sha256Hex, stableJson } from './hash';
+import { hashFile, hexOf, keyOf, sha256, Sha256Hasher, sha256File, sha256Hex, stableJson } from './hash';
 
 const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 
@@ -84,6 +84,30 @@ describe('sha256 helpers', () => {
     const path = join(dir, 'empty');
     writeFileSync(path, '');
     expect(await sha256File(path)).toEqual({ digest: `sha256:${EMPTY_SHA256}`, size: 0 });
+  });
+
+  test('Sha256Hasher fed in pieces gives the digest and size of the whole', () => {
+    const data = randomBytes(10_000);
+    const h = new Sha256Hasher();
+    for (let i = 0; i < data.length; i += 777) h.update(data.subarray(i, i + 777));
+    expect(h.size).toBe(data.length);
+    expect(h.digest()).toBe(sha256(data));
+  });
+
+  test('hashFile goes on from a hasher: what is on disk, then what arrives next (a resumed download)', async () => {
+    const data = randomBytes(2 * (1 << 20) + 5);
+    const cut = (1 << 20) + 17;
+    const path = join(dir, 'partial.bin');
+    writeFileSync(path, data.subarray(0, cut));
+    const h = await hashFile(path);
+    expect(h.size).toBe(cut);
+    h.update(data.subarray(cut));
+    expect(h.size).toBe(data.length);
+    expect(h.digest()).toBe(sha256(data));
+  });
+
+  test('hashFile of a missing file fails with ENOENT (the caller decides what that means)', async () => {
+    await expect(hashFile(join(dir, 'absent'))).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
   test('hexOf accepts a digest or bare hex and rejects anything else', () => {

@@ -11,15 +11,33 @@ export function sha256(data: string | Uint8Array): Digest {
   return `sha256:${sha256Hex(data)}`;
 }
 
-/** Streams the file, so a large binary never sits in memory whole. */
-export async function sha256File(path: string): Promise<{ digest: Digest; size: number }> {
-  const hash = createHash('sha256');
-  let size = 0;
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
-    hash.update(chunk as Buffer);
-    size += (chunk as Buffer).length;
+/** A sha256 computed as bytes go by (a download, a layer being written): the bytes fed so far, and their count. */
+export class Sha256Hasher {
+  private readonly hash = createHash('sha256');
+  size = 0;
+
+  update(chunk: Uint8Array): this {
+    this.hash.update(chunk);
+    this.size += chunk.length;
+    return this;
   }
-  return { digest: `sha256:${hash.digest('hex')}`, size };
+
+  /** The digest of everything fed; the hasher is finished after it. */
+  digest(): Digest {
+    return `sha256:${this.hash.digest('hex')}`;
+  }
+}
+
+/** Feeds the file into `into` (a fresh hasher by default), streamed 1 MiB at a time, so a large file never sits in memory whole. */
+export async function hashFile(path: string, into: Sha256Hasher = new Sha256Hasher()): Promise<Sha256Hasher> {
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) into.update(chunk as Buffer);
+  return into;
+}
+
+/** The file's digest and size, streamed. */
+export async function sha256File(path: string): Promise<{ digest: Digest; size: number }> {
+  const hash = await hashFile(path);
+  return { digest: hash.digest(), size: hash.size };
 }
 
 /**

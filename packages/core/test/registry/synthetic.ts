@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
-import type { BlobSource, RegistryClient } from '../../src/registry/client';
+import type { ReadableBlob, RegistryClient } from '../../src/registry/client';
 import { OCI_CONFIG, OCI_INDEX, OCI_LAYER_GZIP, OCI_MANIFEST } from '../../src/oci/media-types';
 import { blobOf, descriptor, type SerializedBlob } from '../../src/oci/types';
 import { sha256 } from './harness';
@@ -98,7 +98,7 @@ export function syntheticImage(name: string, platforms: readonly string[], opts:
   return { blobs: [...blobs.values()], manifests, index };
 }
 
-export const source = (b: Blob): BlobSource => ({ digest: b.digest, size: b.size, open: () => Readable.from([b.bytes]) });
+export const source = (b: Blob): ReadableBlob => ({ digest: b.digest, size: b.size, open: () => Readable.from([b.bytes]) });
 
 /**
  * Pushes blobs (in parallel, or one by one so a request-numbered fault plan hits the same

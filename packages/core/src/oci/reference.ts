@@ -3,7 +3,9 @@ import { FnbuildError } from '../util/errors';
 
 /**
  * Image references as Distribution's grammar defines them (distribution/reference), with
- * Docker Hub's defaults: `busybox` is `index.docker.io/library/busybox:latest`.
+ * Docker Hub's defaults: `busybox` is `index.docker.io/library/busybox:latest`. The one place
+ * that parses references, repository names, tags and digests: layouts, func.yaml and the
+ * registry client all ask here, so they accept and refuse the same strings with the same words.
  */
 
 /** A repository on a registry: what blobs and manifests are addressed under. */
@@ -20,8 +22,9 @@ export interface ImageRef extends RepoRef {
   readonly digest?: Digest;
 }
 
-export class ReferenceError extends FnbuildError {
-  override name = 'ReferenceError';
+/** A malformed reference, repository name, tag or digest (not JavaScript's ReferenceError, hence the longer name). */
+export class ImageReferenceError extends FnbuildError {
+  override name = 'ImageReferenceError';
 }
 
 export const DOCKER_HUB = 'index.docker.io';
@@ -48,7 +51,7 @@ export function normalizeRegistry(registry: string): string {
 }
 
 function fail(input: string, what: string): never {
-  throw new ReferenceError(`invalid image reference "${input}": ${what}`);
+  throw new ImageReferenceError(`invalid image reference "${input}": ${what}`);
 }
 
 function checkRegistry(input: string, registry: string): void {
@@ -76,7 +79,7 @@ function checkRegistry(input: string, registry: string): void {
 function checkRepository(input: string, repository: string, registry: string): void {
   if (repository === '') fail(input, 'the repository name is empty');
   if (repository !== repository.toLowerCase()) {
-    throw new ReferenceError(
+    throw new ImageReferenceError(
       `invalid image reference "${input}": repository "${repository}" must be lowercase: try "${repository.toLowerCase()}"`,
     );
   }
@@ -94,13 +97,40 @@ function checkRepository(input: string, repository: string, registry: string): v
   if (name.length > MAX_NAME) fail(input, `the name "${name}" is ${name.length} characters long; the limit is ${MAX_NAME}`);
 }
 
-function checkTag(input: string, tag: string): void {
+const TAG_RULE = `a tag is letters, digits, "_", "." and "-" (not first), up to ${MAX_TAG} characters`;
+
+/** What is wrong with `tag`, as words that follow `tag "…"`; undefined for a valid tag. */
+export function tagFault(tag: string): string | undefined {
+  if (tag === '') return 'is empty';
+  if (tag.length > MAX_TAG) return `is ${tag.length} characters long; the limit is ${MAX_TAG}`;
+  if (TAG.test(tag)) return undefined;
+  return /^[.-]/.test(tag) ? `starts with "${tag[0]}"` : `has invalid character ${JSON.stringify([...tag].find((c) => !/[\w.-]/.test(c)))}`;
+}
+
+export function isTag(tag: string): boolean {
+  return tagFault(tag) === undefined;
+}
+
+/** A tag quoted for a message: a long one is cut, so the message stays readable. */
+const quoteTag = (tag: string) => (tag.length > MAX_TAG ? `"${tag.slice(0, 20)}…"` : JSON.stringify(tag));
+
+/** A tag given on its own (an image's tags, a manifest pushed under a tag): returns it, or says what is wrong. */
+export function checkTag(tag: string): string {
+  const fault = tagFault(tag);
+  if (fault) throw new ImageReferenceError(`tag ${quoteTag(tag)} is not valid: it ${fault}; ${TAG_RULE}`);
+  return tag;
+}
+
+function checkRefTag(input: string, tag: string): void {
   if (tag === '') fail(input, 'the tag after ":" is empty');
-  if (tag.length > MAX_TAG) fail(input, `tag "${tag.slice(0, 20)}…" is ${tag.length} characters long; the limit is ${MAX_TAG}`);
-  if (!TAG.test(tag)) {
-    const bad = /^[.-]/.test(tag) ? `starts with "${tag[0]}"` : `has invalid character ${JSON.stringify([...tag].find((c) => !/[\w.-]/.test(c)))}`;
-    fail(input, `tag "${tag}" ${bad}: a tag is letters, digits, "_", "." and "-" (not first), up to ${MAX_TAG} characters`);
-  }
+  const fault = tagFault(tag);
+  if (!fault) return;
+  fail(input, tag.length > MAX_TAG ? `tag ${quoteTag(tag)} ${fault}` : `tag ${quoteTag(tag)} ${fault}: ${TAG_RULE}`);
+}
+
+/** A repository path as a registry accepts it (`team/app`, no registry host); for names checked apart from a reference. */
+export function isRepositoryPath(path: string): boolean {
+  return path !== '' && path.split('/').every((c) => PATH_COMPONENT.test(c));
 }
 
 /** Validates a digest string; returns it typed. */
@@ -126,7 +156,13 @@ export function parseDigest(digest: string, input = digest): Digest {
  * single-component name lives under `library/`. With neither tag nor digest, the tag is `latest`.
  */
 export function parseReference(input: string): ImageRef {
-  if (typeof input !== 'string' || input.trim() === '') throw new ReferenceError('image reference is empty');
+  const ref = splitReference(input);
+  return ref.tag === undefined && ref.digest === undefined ? { ...ref, tag: 'latest' } : ref;
+}
+
+/** parseReference without the default tag: what the input says, checked and normalized. */
+function splitReference(input: string): ImageRef {
+  if (typeof input !== 'string' || input.trim() === '') throw new ImageReferenceError('image reference is empty');
   if (input !== input.trim() || /\s/.test(input)) fail(input, 'it contains whitespace');
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(input)) fail(input, 'write it without a URL scheme (host/repo:tag, not https://host/repo:tag)');
 
@@ -145,7 +181,7 @@ export function parseReference(input: string): ImageRef {
   if (lastColon > rest.lastIndexOf('/')) {
     tag = rest.slice(lastColon + 1);
     rest = rest.slice(0, lastColon);
-    checkTag(input, tag);
+    checkRefTag(input, tag);
   }
 
   let registry = DOCKER_HUB;
@@ -161,8 +197,6 @@ export function parseReference(input: string): ImageRef {
   // Checked as written (so messages quote the user's text), then Docker Hub's library/ added.
   checkRepository(input, repository, registry);
   if (registry === DOCKER_HUB && !repository.includes('/')) repository = `library/${repository}`;
-
-  if (tag === undefined && digest === undefined) tag = 'latest';
   return { registry, repository, ...(tag !== undefined ? { tag } : {}), ...(digest ? { digest } : {}) };
 }
 
@@ -196,11 +230,32 @@ export function formatReference(ref: ImageRef): string {
 /** What goes after `/manifests/`: the digest when there is one, else the tag. */
 export function manifestReference(ref: ImageRef): string {
   const id = ref.digest ?? ref.tag;
-  if (!id) throw new ReferenceError(`image reference ${formatRepository(ref)} has neither tag nor digest`);
+  if (!id) throw new ImageReferenceError(`image reference ${formatRepository(ref)} has neither tag nor digest`);
   return id;
 }
 
 /** Same repository, pinned to a digest (the tag kept for display). */
 export function withDigest(ref: ImageRef, digest: Digest): ImageRef {
   return { ...ref, digest };
+}
+
+/** A `name:tag` the way Docker names it: `full` is what containerd stores, `familiar` what `docker images` shows. */
+export interface DockerRepoTag {
+  /** `hello:1`, `team/app:1`, `localhost:5000/hello:dev` (Docker Hub's domain and `library/` left out). */
+  familiar: string;
+  /** `docker.io/library/hello:1`: always with a domain. */
+  full: string;
+  tag: string;
+}
+
+/** The name Docker gives the registry: `docker.io` for Docker Hub, which references here call index.docker.io. */
+const DOCKER_DOMAIN = 'docker.io';
+
+/** "hello:1" → { familiar: "hello:1", full: "docker.io/library/hello:1", tag: "1" } (Docker's normalization); a tag is required, a digest refused. */
+export function parseRepoTag(input: string): DockerRepoTag {
+  const ref = splitReference(input);
+  if (ref.tag === undefined || ref.digest !== undefined) throw new ImageReferenceError(`repo tag "${input}" needs a tag and no digest, e.g. "hello:latest"`);
+  const hub = ref.registry === DOCKER_HUB;
+  const familiarName = hub ? ref.repository.replace(/^library\/(?=[^/]+$)/, '') : formatRepository(ref);
+  return { familiar: `${familiarName}:${ref.tag}`, full: `${hub ? DOCKER_DOMAIN : ref.registry}/${ref.repository}:${ref.tag}`, tag: ref.tag };
 }
