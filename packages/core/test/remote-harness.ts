@@ -132,7 +132,7 @@ export async function startNginx(o: NginxOptions = {}): Promise<RunningNginx> {
 
 /* ---------------------------------------------------------------- faults */
 
-export type RemoteFault = 'pass' | 'unavailable' | 'cut' | 'corrupt';
+export type RemoteFault = 'pass' | 'unavailable' | 'cut' | 'corrupt' | 'hang';
 
 export interface FaultingProxy {
   port: number;
@@ -144,7 +144,7 @@ export interface FaultingProxy {
 /**
  * A plain HTTP proxy in front of a real server that fails chosen requests: 503, a body cut
  * off halfway (the declared length kept, the connection dropped), or a body with its bytes
- * flipped (same length). The faults are picked per request by `plan`.
+ * flipped (same length), or no answer at all. The faults are picked per request by `plan`.
  */
 export async function startFaultingProxy(targetPort: number, plan: (method: string, url: string) => RemoteFault): Promise<FaultingProxy> {
   const requests: FaultingProxy['requests'] = [];
@@ -152,6 +152,7 @@ export async function startFaultingProxy(targetPort: number, plan: (method: stri
   const server = http.createServer((req, res) => {
     const fault = plan(req.method!, req.url!);
     requests.push({ method: req.method!, url: req.url!, fault });
+    if (fault === 'hang') return req.resume();
     if (fault === 'unavailable') {
       req.resume();
       res.writeHead(503, { 'Content-Type': 'text/plain', Connection: 'close' });

@@ -264,10 +264,18 @@ export class HttpRemoteCache implements RemoteCache {
         const connect = deadline(t.connectMs, 'could not connect in time');
         socket.once('connect', () => clearTimeout(connect));
       });
-      req.setTimeout(t.idleMs, () => finish(new RemoteCacheError(this.name, `${what}: the connection went silent (${t.idleMs} ms)`)));
-      req.on('finish', () => req.setTimeout(t.firstByteMs, () => finish(new RemoteCacheError(this.name, `${what}: no answer in time (${t.firstByteMs} ms)`))));
+      // One socket timeout, re-armed per phase: idle while sending, first byte while waiting, idle while receiving.
+      let waiting = false;
+      req.setTimeout(t.idleMs, () =>
+        finish(new RemoteCacheError(this.name, waiting ? `${what}: no answer in time (${t.firstByteMs} ms)` : `${what}: the connection went silent (${t.idleMs} ms)`)),
+      );
+      req.on('finish', () => {
+        waiting = true;
+        req.setTimeout(t.firstByteMs);
+      });
       req.on('error', (err) => finish(err));
       req.on('response', (res) => {
+        waiting = false;
         req.setTimeout(t.idleMs);
         res.on('error', () => {}); // reported through the reader below
         handle(res).then(

@@ -65,7 +65,8 @@ export interface RemoteTimeouts {
   blobMs: number;
 }
 
-export const DEFAULT_REMOTE_TIMEOUTS: RemoteTimeouts = { connectMs: 5_000, firstByteMs: 15_000, idleMs: 15_000, entryMs: 30_000, blobMs: 600_000 };
+/** A cache that takes longer than this to answer is slower than building: give up on it. */
+export const DEFAULT_REMOTE_TIMEOUTS: RemoteTimeouts = { connectMs: 3_000, firstByteMs: 10_000, idleMs: 10_000, entryMs: 20_000, blobMs: 600_000 };
 
 const KEY = /^[0-9a-f]{64}$/;
 
