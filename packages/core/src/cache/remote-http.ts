@@ -76,6 +76,9 @@ export class HttpRemoteCache implements RemoteCache {
   constructor(opts: HttpRemoteOptions) {
     const url = new URL(opts.url);
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`not an http(s) URL: ${url.protocol}`);
+    url.search = '';
+    url.hash = '';
+    if (!url.pathname.endsWith('/')) url.pathname += '/';
     this.name = redactUrl(url);
     if (url.username || url.password) {
       const basic = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
@@ -87,9 +90,6 @@ export class HttpRemoteCache implements RemoteCache {
     }
     url.username = '';
     url.password = '';
-    url.search = '';
-    url.hash = '';
-    if (!url.pathname.endsWith('/')) url.pathname += '/';
     this.base = url;
     this.timeouts = { ...DEFAULT_REMOTE_TIMEOUTS, ...opts.timeouts };
     if (url.protocol === 'https:') {

@@ -83,140 +83,153 @@ function gate(n: number): <T>(task: () => Promise<T>) => Promise<T> {
   };
 }
 
+/** One tier's state for one build: the remote, its gates, the uploads in flight, and whether it is off. */
+interface Tier {
+  opts: RemoteTierOptions;
+  uploads: <T>(task: () => Promise<T>) => Promise<T>;
+  downloads: <T>(task: () => Promise<T>) => Promise<T>;
+  pending: Set<Promise<void>>;
+  counts: { fetched: number; uploaded: number };
+  off?: string;
+  offSignal: Promise<undefined>;
+  signalOff: () => void;
+}
+
+function turnOff(t: Tier, err: unknown): void {
+  if (t.off !== undefined) return;
+  t.off = err instanceof RemoteCacheError ? err.message : `remote cache ${t.opts.remote.name}: ${(err as Error)?.message ?? String(err)}`;
+  t.opts.warn(`warning: ${t.off}; the remote cache is off for the rest of this build`);
+  t.signalOff();
+}
+
+/** A blob of an entry, from the store if it has it, else downloaded and verified; undefined when the remote lost it. */
+async function fetchBlob(t: Tier, f: RemoteBlob, dir: string): Promise<BlobRef | undefined> {
+  const { store, remote } = t.opts;
+  if (await store.hasBlob(f.digest)) return { ...f, path: store.blobPath(f.digest) };
+  const tmp = join(dir, hexOf(f.digest));
+  if (!(await t.downloads(() => remote.getBlob(f.digest, tmp)))) {
+    // Gone (collected) is a miss; there but failing verification is a remote serving wrong bytes.
+    if (await remote.hasBlob(f.digest)) throw new RemoteCacheError(remote.name, `blob ${f.digest} does not match its digest`);
+    return undefined;
+  }
+  const got = await sha256File(tmp);
+  if (got.digest !== f.digest || got.size !== f.size) throw new RemoteCacheError(remote.name, `blob ${f.digest} (${f.size} bytes) arrived as ${got.digest} (${got.size} bytes)`);
+  return store.putFile(tmp, { move: true, known: got });
+}
+
+/** The entry and every blob it names into the local store, then the local entry; undefined on a miss. */
+async function fetchEntry<T>(t: Tier, node: Node<T>, key: string, abandoned: () => boolean): Promise<Outcome<T> | undefined> {
+  const started = performance.now();
+  const { store, remote } = t.opts;
+  const bytes = await remote.getEntry('ac', key);
+  const entry = bytes && decodeRemoteEntry(bytes, key, node.kind);
+  if (!entry) return undefined;
+  const dir = await store.tempDir('remote');
+  try {
+    const named = Object.entries(entry.files);
+    const got = await Promise.allSettled(named.map(([, f]) => fetchBlob(t, f, dir)));
+    const failed = got.find((g): g is PromiseRejectedResult => g.status === 'rejected');
+    if (failed) throw failed.reason;
+    const files: Record<string, BlobRef> = {};
+    for (const [i, [name]] of named.entries()) {
+      const ref = (got[i] as PromiseFulfilledResult<BlobRef | undefined>).value;
+      if (!ref) return undefined; // an entry whose blobs are missing is a miss
+      files[name] = ref;
+    }
+    if (abandoned()) return undefined;
+    await store.putAction(key, { kind: entry.kind, data: entry.data, files: entry.files });
+    t.counts.fetched++;
+    return { data: entry.data as T, files, cached: true, remote: true, ms: performance.now() - started };
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** The remote's outcome, or undefined on a miss, a fault (then the tier is off), the guard, or the tier going off meanwhile. */
+async function lookup<T>(t: Tier, node: Node<T>, key: string): Promise<Outcome<T> | undefined> {
+  let gaveUp = false;
+  let timer: NodeJS.Timeout | undefined;
+  const limit = t.opts.lookupMs ?? 600_000;
+  const guard = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => {
+      turnOff(t, new RemoteCacheError(t.opts.remote.name, `a lookup took longer than ${formatMs(limit)}`));
+      resolve(undefined);
+    }, limit);
+  });
+  const work = fetchEntry(t, node, key, () => gaveUp);
+  try {
+    const got = await Promise.race([work, guard, t.offSignal]);
+    gaveUp = !got;
+    return got;
+  } catch (err) {
+    gaveUp = true;
+    turnOff(t, err);
+    return undefined;
+  } finally {
+    clearTimeout(timer);
+    work.catch(() => {});
+  }
+}
+
+/** Write-behind: the blobs, then the entry (so an entry never names a missing blob), in the background. */
+function upload(t: Tier, kind: string, key: string, out: Outcome<unknown>): void {
+  const { remote } = t.opts;
+  const files: Files = Object.fromEntries(Object.entries(out.files).map(([n, f]) => [n, { digest: f.digest, size: f.size }]));
+  const blobs = [...new Map(Object.values(out.files).map((f) => [f.digest, f] as [Digest, BlobRef])).values()];
+  const task = t
+    .uploads(async () => {
+      for (const b of blobs) {
+        if (t.off !== undefined) return;
+        await remote.putBlob(b.digest, b.size, b.path);
+      }
+      if (t.off !== undefined) return;
+      await remote.putEntry('ac', key, encodeRemoteEntry(key, kind, out.data, files), blobs.map((b) => ({ digest: b.digest, size: b.size })));
+      t.counts.uploaded++;
+    })
+    .catch((err: unknown) => turnOff(t, err));
+  t.pending.add(task);
+  void task.finally(() => t.pending.delete(task));
+}
+
+async function flush(t: Tier, timeoutMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), timeoutMs)));
+  const done = (async () => {
+    while (t.pending.size) await Promise.allSettled([...t.pending]);
+    return false;
+  })();
+  if (await Promise.race([done, late])) turnOff(t, new RemoteCacheError(t.opts.remote.name, `${t.pending.size} upload(s) not finished within ${formatMs(timeoutMs)}, left undone`));
+  clearTimeout(timer);
+}
+
 /**
  * The remote tier, a wrapper around the node runner. Its place in the stack is right under
  * caching (the local store stays L1) and above single-flight and limiting:
  *   deduping → reporting → caching → remote → single-flight → limiting → direct
  * A node with a key that misses locally is looked up remotely: the entry, then each blob it
  * names, downloaded and verified into the local store, then the local entry; the outcome is
- * cached with `remote: true`. A node built here is uploaded behind the build's back (blobs,
- * then the entry, so an entry never names a missing blob); flush() awaits that, bounded.
+ * cached with `remote: true`. A node built here is uploaded behind the build's back;
+ * flush() awaits that, bounded (call it at the build's end, failed builds included).
  * The remote never fails a build: the first fault (down, slow, refused, wrong bytes) is one
  * warning and the remote is off for the rest of the tier's life; lookups in flight give up.
+ * Create one tier per build.
  */
 export function remoteCachingRunner(inner: Runner, opts: RemoteTierOptions): RemoteTier {
-  const { store, remote } = opts;
-  const uploads = gate(opts.uploads ?? 4);
-  const downloads = gate(opts.downloads ?? 8);
-  const pending = new Set<Promise<void>>();
-  const counts = { fetched: 0, uploaded: 0 };
-  let off: string | undefined;
   let signalOff!: () => void;
   const offSignal = new Promise<undefined>((resolve) => (signalOff = () => resolve(undefined)));
-
-  const turnOff = (err: unknown) => {
-    if (off !== undefined) return;
-    off = err instanceof RemoteCacheError ? err.message : `remote cache ${remote.name}: ${(err as Error)?.message ?? String(err)}`;
-    opts.warn(`warning: ${off}; the remote cache is off for the rest of this build`);
-    signalOff();
-  };
-
-  /** A blob of the entry, from the store if it has it, else downloaded and verified; undefined when the remote lost it. */
-  async function fetchBlob(f: RemoteBlob, dir: string): Promise<BlobRef | undefined> {
-    if (await store.hasBlob(f.digest)) return { ...f, path: store.blobPath(f.digest) };
-    const tmp = join(dir, hexOf(f.digest));
-    if (!(await downloads(() => remote.getBlob(f.digest, tmp)))) {
-      // Gone (collected) is a miss; there but failing verification is a remote serving wrong bytes.
-      if (await remote.hasBlob(f.digest)) throw new RemoteCacheError(remote.name, `blob ${f.digest} does not match its digest`);
-      return undefined;
-    }
-    const got = await sha256File(tmp);
-    if (got.digest !== f.digest || got.size !== f.size) throw new RemoteCacheError(remote.name, `blob ${f.digest} (${f.size} bytes) arrived as ${got.digest} (${got.size} bytes)`);
-    return store.putFile(tmp, { move: true, known: got });
-  }
-
-  async function fetchEntry<T>(node: Node<T>, key: string, started: number, abandoned: () => boolean): Promise<Outcome<T> | undefined> {
-    const bytes = await remote.getEntry('ac', key);
-    const entry = bytes && decodeRemoteEntry(bytes, key, node.kind);
-    if (!entry) return undefined;
-    const dir = await store.tempDir('remote');
-    try {
-      const named = Object.entries(entry.files);
-      const got = await Promise.allSettled(named.map(([, f]) => fetchBlob(f, dir)));
-      const failed = got.find((g): g is PromiseRejectedResult => g.status === 'rejected');
-      if (failed) throw failed.reason;
-      const files: Record<string, BlobRef> = {};
-      for (const [i, [name]] of named.entries()) {
-        const ref = (got[i] as PromiseFulfilledResult<BlobRef | undefined>).value;
-        if (!ref) return undefined; // an entry whose blobs are missing is a miss
-        files[name] = ref;
-      }
-      if (abandoned()) return undefined;
-      await store.putAction(key, { kind: entry.kind, data: entry.data, files: entry.files });
-      counts.fetched++;
-      return { data: entry.data as T, files, cached: true, remote: true, ms: performance.now() - started };
-    } finally {
-      await fs.rm(dir, { recursive: true, force: true });
-    }
-  }
-
-  /** The remote's outcome, or undefined on a miss, a fault (turned off), the guard, or the remote going off meanwhile. */
-  async function lookup<T>(node: Node<T>, key: string): Promise<Outcome<T> | undefined> {
-    let gaveUp = false;
-    let timer: NodeJS.Timeout | undefined;
-    const limit = opts.lookupMs ?? 600_000;
-    const guard = new Promise<undefined>((resolve) => {
-      timer = setTimeout(() => {
-        turnOff(new RemoteCacheError(remote.name, `a lookup took longer than ${formatMs(limit)}`));
-        resolve(undefined);
-      }, limit);
-    });
-    const work = fetchEntry(node, key, performance.now(), () => gaveUp);
-    try {
-      const got = await Promise.race([work, guard, offSignal]);
-      gaveUp = !got;
-      return got;
-    } catch (err) {
-      gaveUp = true;
-      turnOff(err);
-      return undefined;
-    } finally {
-      clearTimeout(timer);
-      work.catch(() => {});
-    }
-  }
-
-  function upload(kind: string, key: string, out: Outcome<unknown>): void {
-    const files: Files = Object.fromEntries(Object.entries(out.files).map(([n, f]) => [n, { digest: f.digest, size: f.size }]));
-    const blobs = [...new Map(Object.values(out.files).map((f) => [f.digest, f] as [Digest, BlobRef])).values()];
-    const task = uploads(async () => {
-      for (const b of blobs) {
-        if (off !== undefined) return;
-        await remote.putBlob(b.digest, b.size, b.path);
-      }
-      if (off !== undefined) return;
-      await remote.putEntry('ac', key, encodeRemoteEntry(key, kind, out.data, files), blobs.map((b) => ({ digest: b.digest, size: b.size })));
-      counts.uploaded++;
-    }).catch(turnOff);
-    pending.add(task);
-    void task.finally(() => pending.delete(task));
-  }
-
+  const t: Tier = { opts, uploads: gate(opts.uploads ?? 4), downloads: gate(opts.downloads ?? 8), pending: new Set(), counts: { fetched: 0, uploaded: 0 }, offSignal, signalOff };
   return {
     async run<T>(node: Node<T>): Promise<Outcome<T>> {
-      if (!node.key || off !== undefined) return inner.run(node);
+      if (!node.key || t.off !== undefined) return inner.run(node);
       const key = await node.key();
-      const hit = await lookup(node, key);
+      const hit = await lookup(t, node, key);
       if (hit) return hit;
       const out = await inner.run(node);
-      if (opts.mode === 'read-write' && !out.cached && off === undefined) upload(node.kind, key, out);
+      if (opts.mode === 'read-write' && !out.cached && t.off === undefined) upload(t, node.kind, key, out);
       return out;
     },
-
-    async flush({ timeoutMs = 120_000 } = {}): Promise<void> {
-      let timer: NodeJS.Timeout | undefined;
-      const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), timeoutMs)));
-      const done = (async () => {
-        while (pending.size) await Promise.allSettled([...pending]);
-        return false;
-      })();
-      if (await Promise.race([done, late])) turnOff(new RemoteCacheError(remote.name, `${pending.size} upload(s) not finished within ${formatMs(timeoutMs)}, left undone`));
-      clearTimeout(timer);
-    },
-
-    stats(): RemoteTierStats {
-      return { ...remote.stats(), ...counts, ...(off !== undefined ? { off } : {}) };
-    },
+    flush: ({ timeoutMs = 120_000 } = {}) => flush(t, timeoutMs),
+    stats: () => ({ ...opts.remote.stats(), ...t.counts, ...(t.off !== undefined ? { off: t.off } : {}) }),
   };
 }
 
