@@ -1,3 +1,4 @@
+import { buildBinariesOptionsSchema, parseOptions } from '../binaries/options';
 import { FnbuildError } from '../util/errors';
 import { remoteCacheFrom, remoteCacheModeFrom } from './remote-config';
 import { HttpRemoteCache } from './remote-http';
@@ -60,4 +61,11 @@ test('NX_FNBUILD_REMOTE_CACHE_MODE: read-write by default, read, anything else a
   expect(remoteCacheModeFrom({ NX_FNBUILD_REMOTE_CACHE_MODE: 'read' })).toBe('read');
   expect(remoteCacheModeFrom({ NX_FNBUILD_REMOTE_CACHE_MODE: 'read-write' })).toBe('read-write');
   expect(failure(() => remoteCacheModeFrom({ NX_FNBUILD_REMOTE_CACHE_MODE: 'readonly' })).message).toMatch(/NX_FNBUILD_REMOTE_CACHE_MODE \(got "readonly"\).*\n.*"read-write".*"read"/);
+});
+
+test('the remoteCache option of the executors: a bad URL is an option error naming what is valid', () => {
+  expect(parseOptions(buildBinariesOptionsSchema, { remoteCache: 'oci://r.example.com/cache' }, 'build-binaries').remoteCache).toBe('oci://r.example.com/cache');
+  expect(() => parseOptions(buildBinariesOptionsSchema, { remoteCache: 'r.example.com/cache' }, 'build-binaries')).toThrow(
+    /option "remoteCache" \(got "r.example.com\/cache"\): a remote cache is "oci:\/\/<registry>\/<repository>" or "http\(s\):\/\/<host>\[:port\]\/<prefix>"/,
+  );
 });
