@@ -132,7 +132,7 @@ export async function startNginx(o: NginxOptions = {}): Promise<RunningNginx> {
 
 /* ---------------------------------------------------------------- faults */
 
-export type RemoteFault = 'pass' | 'unavailable' | 'cut' | 'corrupt' | 'hang';
+export type RemoteFault = 'pass' | 'unavailable' | 'cut' | 'stall' | 'corrupt' | 'hang';
 
 export interface FaultingProxy {
   port: number;
@@ -143,8 +143,8 @@ export interface FaultingProxy {
 
 /**
  * A plain HTTP proxy in front of a real server that fails chosen requests: 503, a body cut
- * off halfway (the declared length kept, the connection dropped), or a body with its bytes
- * flipped (same length), or no answer at all. The faults are picked per request by `plan`.
+ * off halfway (the declared length kept, the connection dropped), a body that stops halfway
+ * with the connection left open, a body with its bytes flipped (same length), or no answer. The faults are picked per request by `plan`.
  */
 export async function startFaultingProxy(targetPort: number, plan: (method: string, url: string) => RemoteFault): Promise<FaultingProxy> {
   const requests: FaultingProxy['requests'] = [];
@@ -170,10 +170,10 @@ export async function startFaultingProxy(targetPort: number, plan: (method: stri
         if (room > 0) res.write(chunk.subarray(0, room));
         if (seen >= length / 2) {
           answer.destroy();
-          res.socket?.destroy();
+          if (fault === 'cut') res.socket?.destroy();
         }
       });
-      answer.on('end', () => res.end());
+      answer.on('end', () => fault !== 'stall' && res.end());
     });
     up.on('error', () => res.destroy());
     req.pipe(up);
@@ -219,6 +219,35 @@ export async function startSilentServer(): Promise<SilentServer> {
     stop: () =>
       new Promise<void>((r) => {
         for (const s of sockets) s.destroy();
+        server.close(() => r());
+      }),
+  };
+}
+
+/**
+ * Answers every request with a large declared body and sends it one byte every `everyMs`:
+ * never idle, never done (a remote too slow to be worth waiting for).
+ */
+export async function startTrickleServer(everyMs = 100): Promise<SilentServer> {
+  let count = 0;
+  const timers = new Set<NodeJS.Timeout>();
+  const server = http.createServer((req, res) => {
+    count++;
+    req.resume();
+    res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': String(1 << 30) });
+    const timer = setInterval(() => res.write(Buffer.from('x')), everyMs);
+    timers.add(timer);
+    res.on('close', () => (clearInterval(timer), timers.delete(timer)));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  return {
+    port,
+    connections: () => count,
+    stop: () =>
+      new Promise<void>((r) => {
+        timers.forEach(clearInterval);
+        server.closeAllConnections();
         server.close(() => r());
       }),
   };

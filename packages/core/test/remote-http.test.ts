@@ -5,7 +5,7 @@ import { RemoteCacheError, type RemoteCache } from '../src/cache/remote';
 import { remoteCacheFrom } from '../src/cache/remote-config';
 import { HttpRemoteCache } from '../src/cache/remote-http';
 import { sha256, sha256Hex } from '../src/util/hash';
-import { closedPort, startFaultingProxy, startNginx, startSilentServer, type RemoteFault, type RunningNginx } from './remote-harness';
+import { closedPort, startFaultingProxy, startNginx, startSilentServer, startTrickleServer, type RemoteFault, type RunningNginx } from './remote-harness';
 import { makeCert, tempDir } from './registry/harness';
 
 jest.setTimeout(60_000);
@@ -179,9 +179,24 @@ describe('faults', () => {
     }
   });
 
+  test('a trickle (never idle, never done) hits the total deadline; nothing is written', async () => {
+    const trickle = await startTrickleServer(100);
+    const remote = new HttpRemoteCache({ url: `http://127.0.0.1:${trickle.port}/cache/`, timeouts: { ...FAST, blobMs: 1_500 } });
+    try {
+      const out = join(dir, 'trickle-out');
+      const err = await rejection(remote.getBlob(sha256('trickle'), join(out, 'blob')));
+      expect(err.message).toMatch(/not done within the deadline \(1500 ms\)/);
+      expect(existsSync(out) ? readdirSync(out) : []).toEqual([]);
+    } finally {
+      await remote.close();
+      await trickle.stop();
+    }
+  });
+
   test.each<[RemoteFault, RegExp]>([
     ['unavailable', /HTTP 503/],
     ['cut', /aborted|ECONNRESET|socket hang up|premature/i],
+    ['stall', /went silent \(1000 ms\)/],
   ])('through a proxy that answers %s: a RemoteCacheError, no file written', async (fault, message) => {
     const nginx = await startNginx();
     let mode: RemoteFault = 'pass';
