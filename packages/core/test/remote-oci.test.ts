@@ -7,6 +7,7 @@ import { RemoteCacheError } from '../src/cache/remote';
 import { remoteCacheFrom } from '../src/cache/remote-config';
 import { OciRemoteCache } from '../src/cache/remote-oci';
 import { OCI_CONFIG, OCI_LAYER_GZIP, OCI_MANIFEST } from '../src/oci/media-types';
+import { RegistryClient } from '../src/registry/client';
 import { sha256, sha256Hex, type Digest } from '../src/util/hash';
 import { closedPort, startFaultingProxy, startSilentServer, type RemoteFault } from './remote-harness';
 import { startRegistry, tempDir, tool, REGISTRY_BIN, type RunningRegistry } from './registry/harness';
@@ -116,10 +117,18 @@ test('NX_FNBUILD_INSECURE_REGISTRIES lets a plain-http registry be used; without
   const secure = remoteCacheFrom({ option: `oci://${reg.host}/cache/env`, env: { HOME: dir } })!;
   const err = await rejection(secure.getEntry('ac', key('env')));
   expect(err).toBeInstanceOf(RemoteCacheError);
-  expect(err.message).toMatch(/does not speak TLS/);
+  expect(err.message).toMatch(/does not speak TLS.*NX_FNBUILD_INSECURE_REGISTRIES/);
   const insecure = remoteCacheFrom({ option: `oci://${reg.host}/cache/env`, env: { HOME: dir, NX_FNBUILD_INSECURE_REGISTRIES: `other:5000, ${reg.host}` } })!;
   expect(await insecure.getEntry('ac', key('env'))).toBeUndefined();
   await Promise.all([secure.close?.(), insecure.close?.()]);
+});
+
+test('every registry client (base pulls, pushes) honours NX_FNBUILD_INSECURE_REGISTRIES from its env', async () => {
+  const without = new RegistryClient({ credentials: { env: { HOME: dir } }, retry: { attempts: 1 } });
+  await expect(without.headBlob(`${reg.host}/cache/any`, sha256('x'))).rejects.toThrow(/does not speak TLS/);
+  const withEnv = new RegistryClient({ credentials: { env: { HOME: dir, NX_FNBUILD_INSECURE_REGISTRIES: reg.host } } });
+  expect(await withEnv.headBlob(`${reg.host}/cache/any`, sha256('x'))).toBeUndefined();
+  [without, withEnv].forEach((c) => c.close());
 });
 
 describe('faults', () => {

@@ -107,7 +107,8 @@ export class OciRemoteCache implements RemoteCache {
         return await Promise.race([work, late]);
       } catch (err) {
         if (err instanceof RemoteCacheError) throw err;
-        throw new RemoteCacheError(this.name, `${what}: ${(err as Error).message.split('\n')[0]}`);
+        const hint = err instanceof FnbuildError && err.hint ? `; ${err.hint.replace(/insecureRegistries/g, 'NX_FNBUILD_INSECURE_REGISTRIES')}` : '';
+        throw new RemoteCacheError(this.name, `${what}: ${(err as Error).message.split('\n')[0]}${hint}`);
       } finally {
         clearTimeout(timer);
       }

@@ -19,8 +19,9 @@ export interface RemoteCache {
   /** The bytes stored under an ac key (64 hex chars), or undefined on a miss. */
   getEntry(area: RemoteArea, key: string): Promise<Uint8Array | undefined>;
   /**
-   * `blobs`: the blobs the entry names (optional). A registry-backed remote makes the entry's
-   * manifest reference them, so its garbage collector keeps them as long as the entry.
+   * `blobs`: the blobs the entry names (optional), each put with putBlob before. A registry-backed
+   * remote makes the entry's manifest reference them, so its garbage collector keeps them as
+   * long as the entry (and refuses the entry if one is missing).
    */
   putEntry(area: RemoteArea, key: string, bytes: Uint8Array, blobs?: readonly RemoteBlob[]): Promise<void>;
   hasBlob(digest: Digest): Promise<boolean>;
