@@ -220,6 +220,22 @@ describe.each(Object.keys(remotes) as (keyof typeof remotes)[])('%s remote', (ki
   });
 });
 
+test("local kinds (default: 'modules', whose work fills GOMODCACHE) are never looked up nor stored remotely", async () => {
+  const space = remotes.http.fresh();
+  const remote = remotes.http.open(space);
+  const runs: string[] = [];
+  const storeA = await Store.open(join(dir, `store-${++machines}`));
+  const tier = remoteCachingRunner(directRunner(storeA), { store: storeA, remote, mode: 'read-write', warn: () => {} });
+  const modules: Node<{ n: number }> = { kind: 'modules', id: 'm', label: 'modules x', key: async () => sha256Hex('modules x'), run: async () => (runs.push('modules'), { data: { n: 1 } }) };
+  const compile: Node<{ n: number }> = { kind: 'compile', id: 'c', label: 'compile x', key: async () => sha256Hex('compile x'), run: async () => (runs.push('compile'), { data: { n: 2 } }) };
+  await tier.run(modules);
+  await tier.run(compile);
+  await tier.flush();
+  expect([runs, tier.stats().uploaded, tier.stats().hits + tier.stats().misses]).toEqual([['modules', 'compile'], 1, 1]);
+  expect(await remotes.http.written(space)).toEqual([`${space}ac/${sha256Hex('compile x')}`]);
+  await remote.close();
+});
+
 test('an entry whose blob the remote lost is a miss: that node is built, the rest fetched, no warning', async () => {
   const space = remotes.http.fresh();
   const remote = remotes.http.open(space);

@@ -16,6 +16,13 @@ export interface RemoteTierOptions {
   /** Entries uploaded at once (default 4) and blobs downloaded at once (default 8). */
   uploads?: number;
   downloads?: number;
+  /**
+   * Kinds the remote neither serves nor stores: nodes whose work lands outside the store, so
+   * an entry from another machine would skip work this one needs. Default ['modules']
+   * (`go mod download` fills GOMODCACHE). Every other kind's data must mean the same on any
+   * machine that computes the same key (no absolute paths the key does not cover).
+   */
+  localKinds?: readonly string[];
   /** A guard above the remote's own deadlines: a lookup (entry and blobs) longer than this turns the remote off. Default 10 min. */
   lookupMs?: number;
 }
@@ -82,6 +89,8 @@ function gate(n: number): <T>(task: () => Promise<T>) => Promise<T> {
     }
   };
 }
+
+export const DEFAULT_LOCAL_KINDS: readonly string[] = ['modules'];
 
 /** One tier's state for one build: the remote, its gates, the uploads in flight, and whether it is off. */
 interface Tier {
@@ -217,10 +226,11 @@ async function flush(t: Tier, timeoutMs: number): Promise<void> {
 export function remoteCachingRunner(inner: Runner, opts: RemoteTierOptions): RemoteTier {
   let signalOff!: () => void;
   const offSignal = new Promise<undefined>((resolve) => (signalOff = () => resolve(undefined)));
+  const local = new Set(opts.localKinds ?? DEFAULT_LOCAL_KINDS);
   const t: Tier = { opts, uploads: gate(opts.uploads ?? 4), downloads: gate(opts.downloads ?? 8), pending: new Set(), counts: { fetched: 0, uploaded: 0 }, offSignal, signalOff };
   return {
     async run<T>(node: Node<T>): Promise<Outcome<T>> {
-      if (!node.key || t.off !== undefined) return inner.run(node);
+      if (!node.key || t.off !== undefined || local.has(node.kind)) return inner.run(node);
       const key = await node.key();
       const hit = await lookup(t, node, key);
       if (hit) return hit;
