@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import { createServer, type Server, type Socket } from 'node:net';
+import { connect as netConnect, createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { join, relative } from 'node:path';
 import { freePort, tempDir } from './registry/harness';
@@ -250,6 +250,28 @@ export async function startTrickleServer(everyMs = 100): Promise<SilentServer> {
         server.closeAllConnections();
         server.close(() => r());
       }),
+  };
+}
+
+/**
+ * A listener whose accept queue is full: python binds with backlog 0 and never accepts, one
+ * connection fills the queue, and every later SYN is dropped, so a connect never completes.
+ */
+export async function startFullBacklog(): Promise<{ port: number; stop(): Promise<void> }> {
+  const child = spawn('python3', ['-u', '-c', 'import socket,time\ns=socket.socket();s.bind(("127.0.0.1",0));s.listen(0);print(s.getsockname()[1]);time.sleep(120)'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout!.once('data', (b: Buffer) => resolve(Number(b.toString().trim())));
+    child.once('exit', (code) => reject(new Error(`python3 exited ${code}`)));
+  });
+  const filler = netConnect(port, '127.0.0.1');
+  filler.on('error', () => {});
+  await new Promise<void>((r) => filler.once('connect', () => r()));
+  return {
+    port,
+    stop: async () => {
+      filler.destroy();
+      child.kill('SIGKILL');
+    },
   };
 }
 

@@ -5,7 +5,7 @@ import { RemoteCacheError, type RemoteCache } from '../src/cache/remote';
 import { remoteCacheFrom } from '../src/cache/remote-config';
 import { HttpRemoteCache } from '../src/cache/remote-http';
 import { sha256, sha256Hex } from '../src/util/hash';
-import { closedPort, startFaultingProxy, startNginx, startSilentServer, startTrickleServer, type RemoteFault, type RunningNginx } from './remote-harness';
+import { closedPort, startFaultingProxy, startNginx, startFullBacklog, startSilentServer, startTrickleServer, type RemoteFault, type RunningNginx } from './remote-harness';
 import { makeCert, tempDir } from './registry/harness';
 
 jest.setTimeout(60_000);
@@ -161,6 +161,17 @@ describe('faults', () => {
     expect(err).toBeInstanceOf(RemoteCacheError);
     expect(err.message).toMatch(/connection refused/);
     expect(remote.stats().errors).toBe(1);
+  });
+
+  test('a connect that never completes hits the connect deadline', async () => {
+    const full = await startFullBacklog();
+    const remote = new HttpRemoteCache({ url: `http://127.0.0.1:${full.port}/cache/`, timeouts: { ...FAST, connectMs: 500 } });
+    try {
+      expect((await rejection(remote.getEntry('ac', key('connect')))).message).toMatch(/could not connect in time \(500 ms\)/);
+    } finally {
+      await remote.close();
+      await full.stop();
+    }
   });
 
   test('silent: a server that accepts and never answers hits the first-byte deadline, one connection', async () => {
