@@ -16,7 +16,7 @@ function issuesOf(input: unknown): string[] {
   throw new Error(`expected ${JSON.stringify(input)} to be refused`);
 }
 
-const VALID_OPTIONS = 'targets, platforms, ldflags, flags, tags, env, cgo, version, parallelism, cacheDir, functionName, source, outputPath';
+const VALID_OPTIONS = 'targets, platforms, ldflags, flags, tags, env, cgo, version, parallelism, cacheDir, remoteCache, functionName, source, outputPath';
 
 describe('parseOptions(buildBinariesOptionsSchema)', () => {
   test('no options at all is valid (every option has a default)', () => {

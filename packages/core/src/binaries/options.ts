@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { parsePlatform } from '../platform/platform';
 import { functionSettings } from '../functions/function';
 import { FnbuildError } from '../util/errors';
+import { remoteCacheOption } from '../cache/remote-option';
 
 /** A comma-separated string (as `--platforms=a,b` arrives from a command line) or a list. */
 export const list = <T extends z.ZodTypeAny>(item: T) =>
@@ -50,6 +51,7 @@ export const buildSettingsSchema = z.object({
   version: z.string().min(1).optional(),
   parallelism: z.coerce.number().int().min(1).max(256).optional(),
   cacheDir: z.string().min(1).optional(),
+  remoteCache: remoteCacheOption.optional(),
   ...functionSettings,
 });
 

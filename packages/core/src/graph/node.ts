@@ -32,6 +32,8 @@ export interface Outcome<T> {
   /** Published outputs, immutable, in the store. */
   files: Record<string, BlobRef>;
   cached: boolean;
+  /** Cached, and fetched from the remote tier for this build (see remote.ts). */
+  remote?: boolean;
   ms: number;
 }
 

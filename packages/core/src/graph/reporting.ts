@@ -1,7 +1,7 @@
 import type { Node, Outcome, Runner } from './node';
 
 export type NodeEvent =
-  | { state: 'done'; kind: string; label: string; cached: boolean; ms: number }
+  | { state: 'done'; kind: string; label: string; cached: boolean; remote?: boolean; ms: number }
   | { state: 'failed'; kind: string; label: string; ms: number; error: unknown };
 
 export type Reporter = (event: NodeEvent) => void;
@@ -13,7 +13,7 @@ export function reportingRunner(inner: Runner, report: Reporter): Runner {
       const started = performance.now();
       try {
         const out = await inner.run(node);
-        report({ state: 'done', kind: node.kind, label: node.label, cached: out.cached, ms: out.ms });
+        report({ state: 'done', kind: node.kind, label: node.label, cached: out.cached, ...(out.remote ? { remote: true } : {}), ms: out.ms });
         return out;
       } catch (error) {
         report({ state: 'failed', kind: node.kind, label: node.label, ms: performance.now() - started, error });

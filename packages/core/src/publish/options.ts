@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { list } from '../binaries/options';
+import { remoteCacheOption } from '../cache/remote-option';
 
 
 export const pushOptionsSchema = z
@@ -18,6 +19,8 @@ export const pushOptionsSchema = z
     metadataFile: z.string().min(1).optional(),
     sbom: z.boolean().optional(),
     parallelism: z.coerce.number().int().min(1).max(64).optional(),
+    /** The remote cache of the image build a push runs; default: the build target's. */
+    remoteCache: remoteCacheOption.optional(),
   })
   .strict();
 

@@ -23,6 +23,14 @@ export interface RegistryClientOptions extends TransportOptions {
   retry?: Partial<RetryPolicy>;
   /** Called before each retry's wait (progress output, tests). */
   onRetry?: RetryHooks['onRetry'];
+  /** Read for NX_FNBUILD_INSECURE_REGISTRIES; default: the credentials' env, else process.env. */
+  env?: Record<string, string | undefined>;
+}
+
+/** NX_FNBUILD_INSECURE_REGISTRIES (comma-separated host[:port]) adds to every client's insecureRegistries. */
+export function insecureRegistriesFrom(option: readonly string[] | undefined, env: Record<string, string | undefined>): string[] {
+  const fromEnv = (env.NX_FNBUILD_INSECURE_REGISTRIES ?? '').split(',').map((h) => h.trim()).filter(Boolean);
+  return [...(option ?? []), ...fromEnv];
 }
 
 /** A blob the client uploads: its identity, and a way to read it again for each attempt. */
@@ -127,7 +135,8 @@ export class RegistryClient {
   private readonly sessions = new Map<string, RegistrySession>();
 
   constructor(private readonly options: RegistryClientOptions = {}) {
-    this.http = new HttpTransport(options);
+    const env = options.env ?? options.credentials?.env ?? process.env;
+    this.http = new HttpTransport({ ...options, insecureRegistries: insecureRegistriesFrom(options.insecureRegistries, env) });
     this.retry = retryPolicy(options.retry);
   }
 
