@@ -2,9 +2,9 @@ import { open } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { OCI_CONFIG, OCI_LAYER_GZIP, OCI_LAYER_ZSTD, OCI_MANIFEST } from '../oci/media-types';
 import type { Descriptor, Manifest } from '../oci/types';
-import { fileBlob, RegistryClient, type BlobSource } from '../registry/client';
+import { fileBlob, RegistryClient, type ReadableBlob } from '../registry/client';
 import { RegistryError } from '../registry/errors';
-import { formatRepository, parseRepository, type RepoRef } from '../registry/reference';
+import { formatRepository, parseRepository, type RepoRef } from '../oci/reference';
 import { FnbuildError } from '../util/errors';
 import { sha256, type Digest } from '../util/hash';
 import {
@@ -195,6 +195,6 @@ export class OciRemoteCache implements RemoteCache {
   }
 }
 
-function memoryBlob(bytes: Buffer): BlobSource {
+function memoryBlob(bytes: Buffer): ReadableBlob {
   return { digest: sha256(bytes), size: bytes.length, open: () => Readable.from([bytes]) };
 }
