@@ -15,7 +15,7 @@
 //
 // --link uses the repository's node_modules (workspace symlinks) instead of installing
 // the tarballs: quicker to set up, but not the layout users get.
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exec, fmt, median, repo, time } from './lib.mjs';
@@ -52,7 +52,27 @@ for (const k of Object.keys(env)) if (k.startsWith('npm_') || k === 'NX_WORKSPAC
 const writeJson = (path, value) => writeFileSync(path, `${JSON.stringify(value, null, 2)}\n`);
 const git = (...argv) =>
   exec('git', ['-c', 'user.name=bench', '-c', 'user.email=bench@example.com', '-c', 'commit.gpgsign=false', ...argv], { cwd: root, env });
-const nx = (...argv) => exec(process.execPath, [join(root, 'node_modules/nx/dist/bin/nx.js'), ...argv], { cwd: root, env });
+
+// CPU time (user + sys of the process and the children it waited for), through GNU time where
+// it is installed: much steadier than wall time on a busy machine. Commands are measured one
+// at a time, so a running total tells each measurement's share.
+const gnuTime = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
+let cpuTotal = 0;
+let timeFiles = 0;
+async function measured(cmd, argv, opts) {
+  if (!gnuTime) return exec(cmd, argv, opts);
+  const file = join(root, '.bench', `time-${timeFiles++}`);
+  const out = await exec(gnuTime, ['-f', '%U %S', '-o', file, cmd, ...argv], opts);
+  const [user, sys] = readFileSync(file, 'utf8').trim().split('\n').at(-1).split(' ').map(Number);
+  cpuTotal += (user + sys) * 1000;
+  return out;
+}
+async function timeCpu(fn) {
+  const before = cpuTotal;
+  const r = await time(fn);
+  return { ...r, cpu: cpuTotal - before };
+}
+const nx = (...argv) => measured(process.execPath, [join(root, 'node_modules/nx/dist/bin/nx.js'), ...argv], { cwd: root, env });
 
 /** The same inputs for every target, so the differences between them are the executors alone. */
 function projectJson(inputs) {
@@ -118,7 +138,7 @@ async function plainGoBuild() {
       const goEnv = { GOOS: os, GOARCH: arch, CGO_ENABLED: '0', ...(arch === 'arm' && { GOARM: (variant ?? 'v7').slice(1) }) };
       const out = join(root, '.bench', 'bin-plain', p.replaceAll('/', '_'), t + (os === 'windows' ? '.exe' : ''));
       const argv = ['build', '-trimpath', '-buildvcs=false', `-ldflags=${ldflags.replace('{version}', '0.0.0-dev')}`, '-o', out, `./cmd/${t}`];
-      return () => exec('go', argv, { cwd: project, env: { ...env, ...goEnv } });
+      return () => measured('go', argv, { cwd: project, env: { ...env, ...goEnv } });
     }),
   );
   let next = 0;
@@ -189,6 +209,7 @@ async function requireTime(module) {
 }
 
 try {
+  mkdirSync(join(root, '.bench'), { recursive: true });
   const { nxVersion, layout } = await install();
   cpSync(join(repo, 'examples/hello'), project, { recursive: true, filter: (s) => !/[\\/](bin|project\.json)$/.test(s) });
   const repoNx = JSON.parse(readFileSync(join(repo, 'nx.json'), 'utf8'));
@@ -209,62 +230,85 @@ try {
   engineMs(await nx('run', 'hello:cli-build-binaries', '--skip-nx-cache'));
   await new Promise((r) => setTimeout(r, 2500)); // let fresh outputs age past the racy-clean window, as between real builds
 
-  const floor = [];
-  const forked = [];
-  const ours = [];
+  const names = ['floor', 'forked', 'ours', 'viaCli', 'plain', 'node'];
+  const wall = Object.fromEntries(names.map((n) => [n, []]));
+  const cpu = Object.fromEntries(names.map((n) => [n, []]));
   const engine = [];
-  const viaCli = [];
   const cliEngine = [];
-  const plain = [];
-  const node = [];
+  const record = (name, r) => {
+    wall[name].push(r.wall);
+    cpu[name].push(r.cpu);
+    return r.inner;
+  };
   for (let i = 0; i < runs; i++) {
-    floor.push((await time(() => nx('run', 'hello:floor', '--skip-nx-cache'))).wall);
-    forked.push((await time(() => nx('run', 'hello:noop-executor', '--skip-nx-cache'))).wall);
-    const o = await time(() => nx('run', 'hello:build-binaries', '--skip-nx-cache'));
-    ours.push(o.wall);
-    engine.push(engineMs(o.inner));
-    const c = await time(() => nx('run', 'hello:cli-build-binaries', '--skip-nx-cache'));
-    viaCli.push(c.wall);
-    cliEngine.push(engineMs(c.inner));
-    plain.push((await time(() => plainGoBuild())).wall);
-    node.push((await time(() => exec(process.execPath, ['-e', '0'], { env }))).wall);
+    record('floor', await timeCpu(() => nx('run', 'hello:floor', '--skip-nx-cache')));
+    record('forked', await timeCpu(() => nx('run', 'hello:noop-executor', '--skip-nx-cache')));
+    engine.push(engineMs(record('ours', await timeCpu(() => nx('run', 'hello:build-binaries', '--skip-nx-cache')))));
+    cliEngine.push(engineMs(record('viaCli', await timeCpu(() => nx('run', 'hello:cli-build-binaries', '--skip-nx-cache')))));
+    record('plain', await timeCpu(() => plainGoBuild()));
+    record('node', await timeCpu(() => measured(process.execPath, ['-e', '0'], { env })));
   }
-  const [f, fk, o, e, p] = [median(floor), median(forked), median(ours), median(engine), median(plain)];
-  const above = o - f;
-  const cliAbove = median(viaCli) - f;
+  // Differences and ratios per round (each round runs every command once, back to back), then their median:
+  // steadier than a difference of medians when the machine's load drifts.
+  const paired = (m, fn) => median(m.floor.map((_, i) => fn(i)));
+  const figures = (m) => ({
+    above: paired(m, (i) => m.ours[i] - m.floor[i]),
+    fork: paired(m, (i) => m.forked[i] - m.floor[i]),
+    cliAbove: paired(m, (i) => m.viaCli[i] - m.floor[i]),
+    ratio: paired(m, (i) => (m.ours[i] - m.floor[i]) / m.plain[i]),
+    ratioOverFork: paired(m, (i) => (m.ours[i] - m.forked[i]) / m.plain[i]),
+    ratioCli: paired(m, (i) => (m.viaCli[i] - m.floor[i]) / m.plain[i]),
+  });
+  const w = figures(wall);
+  const e = median(engine);
 
   const executor = join(root, 'node_modules/nx-fnbuild/dist/executors/build-binaries/executor.js');
   const breakdown = await requireBreakdown(executor);
   const coreAlone = await requireTime('@nx-fnbuild/core');
-  const devkitAlone = await requireTime('@nx/devkit');
 
   console.log(
     `nx-startup bench: examples/hello, ${targets.length} targets × ${platforms.length} platforms, all cached; nx ${nxVersion}, ${layout}; daemon off; median of ${runs}`,
   );
   console.log(`  ${(await exec('go', ['version'], { env })).trim()}, node ${process.version}, parallelism ${parallelism}\n`);
   const row = (label, ms, all) => console.log(`  ${label.padEnd(68)} ${fmt(ms).padStart(7)}${all ? `   (${all.map(fmt).join(', ')})` : ''}`);
-  row("nx run hello:floor (nx:run-commands `true`): Nx's floor", f, floor);
-  row('nx run hello:noop-executor (a local executor doing nothing)', fk, forked);
-  row('nx run hello:build-binaries --skip-nx-cache (no-op)', o, ours);
-  row('nx run hello:cli-build-binaries (fnbuild CLI in nx:run-commands)', median(viaCli), viaCli);
-  row('plain go build no-op, 10 binaries, same parallelism', p, plain);
-  row('node -e 0 (a bare node process)', median(node), node);
+  const labels = {
+    floor: "nx run hello:floor (nx:run-commands `true`): Nx's floor",
+    forked: 'nx run hello:noop-executor (a local executor doing nothing)',
+    ours: 'nx run hello:build-binaries --skip-nx-cache (no-op)',
+    viaCli: 'nx run hello:cli-build-binaries (fnbuild CLI in nx:run-commands)',
+    plain: 'plain go build no-op, 10 binaries, same parallelism',
+    node: 'node -e 0 (a bare node process)',
+  };
+  for (const n of names) row(labels[n], median(wall[n]), wall[n]);
   console.log('');
-  row('ours above the floor', above);
-  row('  Nx forking an executor process (noop-executor - floor)', fk - f);
+  row('ours above the floor (median of per-round differences)', w.above);
+  row('  Nx forking an executor process (noop-executor - floor)', w.fork);
   row('  the engine (the executor\'s own "in … ms")', e, engine);
-  row('  the rest: loading our modules, executor plumbing', above - (fk - f) - e);
-  row('the fnbuild CLI in nx:run-commands, above the floor', cliAbove);
+  row('  the rest: loading our modules, executor plumbing', w.above - w.fork - e);
+  row('the fnbuild CLI in nx:run-commands, above the floor', w.cliAbove);
   row('  its engine (the CLI\'s own "in … ms")', median(cliEngine), cliEngine);
-  console.log(`\n  ours above the floor / plain go build no-op:         ${(above / p).toFixed(2)}× (aim ≤ ${AIM}×)`);
-  console.log(`  ours above a do-nothing executor / plain go no-op:   ${((o - fk) / p).toFixed(2)}×`);
-  console.log(`  the CLI in nx:run-commands above the floor / plain:  ${(cliAbove / p).toFixed(2)}×`);
-  console.log(`  engine alone / plain go build no-op:                 ${(e / p).toFixed(2)}×\n`);
+  const ratios = (f) => {
+    console.log(`  ours above the floor / plain go build no-op:         ${f.ratio.toFixed(2)}× (aim ≤ ${AIM}×)`);
+    console.log(`  ours above a do-nothing executor / plain go no-op:   ${f.ratioOverFork.toFixed(2)}×`);
+    console.log(`  the CLI in nx:run-commands above the floor / plain:  ${f.ratioCli.toFixed(2)}×`);
+  };
+  console.log('\n  wall time:');
+  ratios(w);
+  console.log(`  engine alone / plain go build no-op:                 ${paired(wall, (i) => engine[i] / wall.plain[i]).toFixed(2)}×\n`);
+  if (gnuTime) {
+    const c = figures(cpu);
+    console.log('  CPU time (user + sys, whole process tree; GNU time, 10 ms resolution):');
+    for (const n of names) row(`  ${labels[n]}`, median(cpu[n]));
+    row('  ours above the floor', c.above);
+    row('    Nx forking an executor process', c.fork);
+    row('  the fnbuild CLI in nx:run-commands, above the floor', c.cliAbove);
+    ratios(c);
+    console.log('');
+  }
 
   console.log(`  require() in a fresh node, median of ${runs}:`);
   row('    nx-fnbuild/dist/executors/build-binaries/executor.js', breakdown.total);
   row('    @nx-fnbuild/core alone', coreAlone);
-  row('    @nx/devkit alone (Nx has it loaded already)', devkitAlone);
   console.log(`\n  the executor's require() by where the time is spent (exclusive per file, ${breakdown.files} files):`);
   for (const [name, ms] of breakdown.groups.slice(0, 15)) row(`    ${name}`, ms);
 } finally {
