@@ -119,7 +119,7 @@ const EACH_ONCE = TARGETS.map((t) => `${t} ${PLATFORM}`);
 const buildSet = () => ws.goLog.buildSet();
 const ONE_BUILD_EACH = TARGETS.map((t) => `./cmd/${t} ${PLATFORM}`).sort();
 
-test('nx run-many -t build-binaries,build-image on a cold cache: every (target, platform) compiled once in total, the other task waits and reports it cached', async () => {
+test('nx run-many -t build-binaries,build-image on a cold cache: each (target, platform) compiled once in total, the other task waits, reports it cached', async () => {
   const { env, gate, cache } = await fresh('run-many');
   const run = await nxLive(['run-many', '-t', 'build-binaries,build-image', '-p', 'demo', '--parallel=2', '--output-style=stream', '--skip-nx-cache'], env);
   const waiting = await run.line(/waiting\s+compile /);
@@ -139,7 +139,8 @@ test('nx run-many -t build-binaries,build-image on a cold cache: every (target, 
 test('nx run and fnbuild build-binaries at once: identical binaries, each (target, platform) compiled once, a third build compiles nothing', async () => {
   const { env, gate, cache } = await fresh('nx-and-cli');
   const viaNx = await nxLive(['run', 'demo:build-binaries', '--skip-nx-cache'], env);
-  const viaCli = await fnbuildLive(['build-binaries', '--workspace-root', ws.root, '--project', PROJECT, '--platforms', PLATFORM, '--ldflags=-X main.version={version}', '--output-path', 'out/cli'], env);
+  const cliArgs = ['build-binaries', '--workspace-root', ws.root, '--project', PROJECT, '--platforms', PLATFORM, '--ldflags=-X main.version={version}'];
+  const viaCli = await fnbuildLive([...cliArgs, '--output-path', 'out/cli'], env);
   await Promise.race([viaNx.line(/waiting\s+compile /), viaCli.line(/waiting\s+compile /)]);
   await fs.writeFile(join(gate, 'open'), '');
   for (const p of [viaNx, viaCli]) expect([await p.exit, p.output()]).toEqual([{ code: 0, signal: null }, p.output()]);

@@ -67,7 +67,8 @@ interface Cli {
 }
 
 function fnbuild(outDir: string): Cli {
-  const args = [CLI, 'build-binaries', '--project', project, '--workspace-root', tmp, '--platforms', PLATFORM, '--cache-dir', join(tmp, 'cache'), '--parallelism', '2', '--output-path', outDir];
+  const args = [CLI, 'build-binaries', '--project', project, '--workspace-root', tmp, '--platforms', PLATFORM];
+  args.push('--cache-dir', join(tmp, 'cache'), '--parallelism', '2', '--output-path', outDir);
   const child = spawn(process.execPath, args, { cwd: tmp, env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   started.push(child);
   let text = '';
@@ -95,7 +96,10 @@ function fnbuild(outDir: string): Cli {
 }
 
 /** The go builds that reached the gate: wrapper pid → caller (engine) pid. */
-const held = () => readdirSync(gateDir).filter((f) => f.startsWith('held.')).map((f) => ({ wrapper: Number(f.slice(5)), caller: Number(readFileSync(join(gateDir, f), 'utf8')) }));
+const held = () =>
+  readdirSync(gateDir)
+    .filter((f) => f.startsWith('held.'))
+    .map((f) => ({ wrapper: Number(f.slice(5)), caller: Number(readFileSync(join(gateDir, f), 'utf8')) }));
 const until = async (what: string, cond: () => boolean) => {
   for (let i = 0; !cond(); i++) {
     if (i > 2400) throw new Error(`timed out waiting for ${what}`);
@@ -104,7 +108,12 @@ const until = async (what: string, cond: () => boolean) => {
 };
 /** The logged `go build` calls ("<caller pid> build ..."). */
 const goBuilds = () => readFileSync(goLog, 'utf8').split('\n').filter((l) => l.split(' ')[1] === 'build');
-const compileLines = (out: string, state: string) => out.split('\n').filter((l) => new RegExp(`^\\s+${state}\\s+compile `).test(l)).map((l) => l.trim().split(/\s+/).slice(1, 4).join(' '));
+/** "compile <target> <platform>" of each line in this state ("  built   compile client linux/amd64   1.2s"). */
+const compileLines = (out: string, state: string) =>
+  out
+    .split('\n')
+    .filter((l) => new RegExp(`^\\s+${state}\\s+compile `).test(l))
+    .map((l) => l.trim().split(/\s+/).slice(1, 4).join(' '));
 const greet = (bin: string) => execFileSync(bin, ['-local', '-name', 'gate'], { encoding: 'utf8' }).trim();
 const openGate = () => writeFileSync(join(gateDir, 'open'), '');
 

@@ -84,27 +84,32 @@ function procStat(pid: number): { state: string; start: string } | undefined {
 
 const SELF_START = hasProc ? (procStat(process.pid)?.start ?? null) : null;
 
-/** Whether the process that wrote this owner record is still running (same host only). */
-export function ownerAlive(owner: Pick<LockOwner, 'pid' | 'start'>): boolean {
-  if (hasProc) {
-    const st = procStat(owner.pid);
-    // Z and X: killed, not yet reaped by its parent. It will never release the lock.
-    if (!st || st.state === 'Z' || st.state === 'X') return false;
-    return owner.start === null || st.start === owner.start;
-  }
+/** kill(pid, 0): is there such a process at all (EPERM: yes, another user's)? */
+function pidExists(pid: number): boolean {
   try {
-    process.kill(owner.pid, 0);
+    process.kill(pid, 0);
     return true;
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'; // alive, another user's
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/** Whether the process that wrote this owner record is still running (same host only). */
+export function ownerAlive(owner: Pick<LockOwner, 'pid' | 'start'>): boolean {
+  if (!hasProc) return pidExists(owner.pid);
+  const st = procStat(owner.pid);
+  // Not in /proc yet alive: another user's process behind hidepid; its start time cannot be read.
+  if (!st) return pidExists(owner.pid);
+  // Z and X: killed, not yet reaped by its parent. It will never release the lock.
+  if (st.state === 'Z' || st.state === 'X') return false;
+  return owner.start === null || st.start === owner.start;
 }
 
 function parseOwner(raw: Buffer): LockOwner | undefined {
   try {
     const o = JSON.parse(raw.toString('utf8')) as Partial<LockOwner>;
-    const ok =
-      Number.isSafeInteger(o.pid) && (o.pid as number) > 0 && (o.start === null || typeof o.start === 'string') && typeof o.host === 'string' && typeof o.nonce === 'string';
+    const pidOk = Number.isSafeInteger(o.pid) && (o.pid as number) > 0;
+    const ok = pidOk && (o.start === null || typeof o.start === 'string') && typeof o.host === 'string' && typeof o.nonce === 'string';
     return ok ? (o as LockOwner) : undefined;
   } catch {
     return undefined;

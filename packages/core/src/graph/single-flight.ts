@@ -32,7 +32,7 @@ export function singleFlightRunner(inner: Runner, store: Store, report?: Reporte
       const lock = await acquireLock(store.lockPath(key), {
         signal,
         // Held by this very process (another node with the same key): nothing to tell.
-        onWait: (holder) => holder.pid !== process.pid && report?.({ state: 'waiting', kind: node.kind, label: node.label, holder: { pid: holder.pid, host: holder.host } }),
+        onWait: ({ pid, host }) => pid !== process.pid && report?.({ state: 'waiting', kind: node.kind, label: node.label, holder: { pid, host } }),
       });
       try {
         return await next.run(keyed, signal);
