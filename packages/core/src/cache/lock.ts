@@ -54,8 +54,12 @@ export type LockState =
 const MAX_POLL_MS = 100;
 /** A holder touches its lock this often, so waiters on another host can tell it is alive. */
 const HEARTBEAT_MS = 5_000;
-/** A lock from another host whose file has not been touched for this long is dead. */
-const FOREIGN_STALE_MS = 30_000;
+/**
+ * A lock from another host (a store on a network share) whose file has not changed for this
+ * long is dead: well above the heartbeat and NFS's attribute caching (up to 60 s). Taking over
+ * wrongly costs duplicate work, never a broken entry (entries are written whole, by rename).
+ */
+const FOREIGN_STALE_MS = 120_000;
 /** An unreadable lock file younger than this may be one being written without hard links: wait for it. */
 const GARBAGE_GRACE_MS = 1_000;
 
