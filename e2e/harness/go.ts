@@ -23,18 +23,19 @@ const sq = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
  * then execs the real go. Set it as $GO for the engine: counting calls this way does not
  * depend on anything the engine says about itself.
  *
- * With E2E_GO_BARRIER=<dir> set, a `go build` first waits until E2E_GO_BARRIER_N (default 2)
- * different callers have reached a `go build`, so two builds are sure to overlap.
+ * With E2E_GO_GATE=<dir> set, a `go build` first writes <dir>/held.<its pid> (holding the
+ * caller's pid), then waits until <dir>/open exists: a test holds builds mid-way, sees who
+ * is building and who is waiting, kills one, and opens the gate when it has seen enough.
  */
 export async function writeGoWrapper(path: string, log: string): Promise<void> {
   const go = await realGo();
   const script = `#!/usr/bin/env bash
 # nx-fnbuild e2e: log this go call, then run the real go.
 printf '%s\\t%s\\n' "$*" "ppid=$PPID GOOS=\${GOOS:-} GOARCH=\${GOARCH:-} GOARM=\${GOARM:-}" >> ${sq(log)}
-if [ "\${1:-}" = build ] && [ -n "\${E2E_GO_BARRIER:-}" ]; then
-  mkdir -p "$E2E_GO_BARRIER" && : > "$E2E_GO_BARRIER/$PPID"
-  for _ in $(seq 1 1200); do
-    [ "$(ls -1 "$E2E_GO_BARRIER" | wc -l)" -ge "\${E2E_GO_BARRIER_N:-2}" ] && break
+if [ "\${1:-}" = build ] && [ -n "\${E2E_GO_GATE:-}" ]; then
+  mkdir -p "$E2E_GO_GATE" && printf '%s' "$PPID" > "$E2E_GO_GATE/held.$$"
+  for _ in $(seq 1 6000); do
+    [ -e "$E2E_GO_GATE/open" ] && break
     sleep 0.05
   done
 fi

@@ -1,8 +1,10 @@
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Digest } from '../util/hash';
+import { acquireLock } from './lock';
 import { parseSize, pruneIfDue, pruneStore } from './prune';
 import { Store } from './store';
 
@@ -197,4 +199,35 @@ test('git checkouts and function entrypoints unused for 30 days go; recently use
   const [oldC, newC, oldE, newE] = [checkout('a'.repeat(40), 31), checkout('b'.repeat(40), 29), entrypoint('old', 31), entrypoint('new', 1)];
   await pruneStore(root, 1e12);
   expect([oldC, newC, oldE, newE].map(existsSync)).toEqual([false, true, false, true]);
+});
+
+describe('locks', () => {
+  const lockFile = (key: string) => join(root, 'locks', key.slice(0, 2), key);
+  const plant = (key: string, owner: Record<string, unknown>, secondsAgo: number) => {
+    mkdirSync(join(root, 'locks', key.slice(0, 2)), { recursive: true });
+    writeFileSync(lockFile(key), JSON.stringify({ start: null, host: hostname(), since: '', nonce: key.slice(0, 8), ...owner }));
+    setAge(lockFile(key), secondsAgo);
+  };
+
+  test('a live lock is never pruned, however old; a dead owner’s lock and another host’s silent one go', async () => {
+    const live = keyFor('live');
+    const dead = keyFor('dead');
+    const foreignFresh = keyFor('foreign fresh');
+    const foreignSilent = keyFor('foreign silent');
+    plant(live, { pid: process.pid }, 40 * 24 * HOUR);
+    plant(dead, { pid: spawnSync(process.execPath, ['-e', '0']).pid }, 60);
+    plant(foreignFresh, { pid: 1, host: `not-${hostname()}` }, 60);
+    plant(foreignSilent, { pid: 1, host: `not-${hostname()}` }, 2 * 24 * HOUR);
+    await pruneStore(root, 1e12);
+    expect([live, dead, foreignFresh, foreignSilent].map((k) => existsSync(lockFile(k)))).toEqual([true, false, true, false]);
+  });
+
+  test('a lock held through lock.ts survives pruning and is released afterwards', async () => {
+    const key = keyFor('held');
+    const lock = await acquireLock(store.lockPath(key));
+    await pruneStore(root, 0);
+    expect(existsSync(store.lockPath(key))).toBe(true);
+    await lock.release();
+    expect(existsSync(store.lockPath(key))).toBe(false);
+  });
 });

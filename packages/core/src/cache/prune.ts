@@ -2,6 +2,7 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { FnbuildError } from '../util/errors';
 import { writeFileAtomic } from '../util/fs-atomic';
+import { removeIfDead } from './lock';
 
 export interface PruneResult {
   entriesRemoved: number;
@@ -57,15 +58,31 @@ async function pruneUnused(root: string, now: number): Promise<void> {
 }
 
 /**
+ * Locks are not cache: a live one is never removed (its owner is working on that key right
+ * now). A dead owner's lock goes (a waiter would take it over anyway), and another host's
+ * after a day without a heartbeat; temp files of interrupted lock creations after a day.
+ */
+async function pruneLocks(root: string, now: number): Promise<void> {
+  for (const f of await walk(join(root, 'locks'))) {
+    if (f.path.endsWith('.tmp')) {
+      if (now - f.mtimeMs > DAY_MS) await fs.rm(f.path, { force: true });
+      continue;
+    }
+    await removeIfDead(f.path, { foreignMaxAgeMs: DAY_MS }).catch(() => false);
+  }
+}
+
+/**
  * Least-recently-used pruning down to maxBytes (to 80% of it, so a full cache is not
  * pruned on every build): entries are dropped oldest-use first, then blobs no remaining
- * entry names. Stale temp files and old memos go too.
+ * entry names. Stale temp files, old memos and dead locks go too.
  */
 export async function pruneStore(root: string, maxBytes: number): Promise<PruneResult> {
   const now = Date.now();
   for (const f of await walk(join(root, 'tmp'))) if (now - f.mtimeMs > DAY_MS) await fs.rm(f.path, { force: true });
   for (const f of await walk(join(root, 'memo'))) if (now - f.mtimeMs > 30 * DAY_MS) await fs.rm(f.path, { force: true });
   await pruneUnused(root, now);
+  await pruneLocks(root, now);
 
   const blobs = await walk(join(root, 'cas', 'sha256'));
   const blobSize = new Map(blobs.map((b) => [b.path.slice(-64), b.size]));

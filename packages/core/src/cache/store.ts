@@ -31,6 +31,7 @@ interface StoredEntry extends ActionEntry {
  *   cas/sha256/<hex>   immutable blobs (mode 0444)
  *   ac/<kk>/<key>      action entries: JSON naming blobs by digest
  *   memo/<kk>/<key>    validated memos (package lists), see memo.ts
+ *   locks/<kk>/<key>   who is running a key's work right now, see lock.ts (never pruned while live)
  *   tmp/               node outputs in progress (same filesystem, so publishing is a rename)
  *
  * Every write is temp file + rename, and an action entry is written only after all its
@@ -52,6 +53,11 @@ export class Store {
 
   blobPath(digest: Digest): string {
     return join(this.root, 'cas', 'sha256', hexOf(digest));
+  }
+
+  /** Where the lock of a key's work lives: one per key, shared by every process on this store. */
+  lockPath(key: string): string {
+    return join(this.root, 'locks', key.slice(0, 2), key);
   }
 
   private entryPath(area: 'ac' | 'memo', key: string): string {

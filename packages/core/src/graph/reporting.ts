@@ -2,7 +2,9 @@ import type { Node, Outcome, Runner } from './node';
 
 export type NodeEvent =
   | { state: 'done'; kind: string; label: string; cached: boolean; remote?: boolean; ms: number }
-  | { state: 'failed'; kind: string; label: string; ms: number; error: unknown };
+  | { state: 'failed'; kind: string; label: string; ms: number; error: unknown }
+  /** Another process is running this node's work: this one waits for its result. */
+  | { state: 'waiting'; kind: string; label: string; holder: { pid: number; host: string } };
 
 export type Reporter = (event: NodeEvent) => void;
 
