@@ -1,7 +1,3 @@
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { REPO_ROOT } from './paths';
-
 /**
  * Real processes, started with argument arrays (never a shell string).
  *
@@ -9,6 +5,12 @@ import { REPO_ROOT } from './paths';
  * core itself depends on (resolved from packages/core), through a dynamic import. The type
  * is the part of execa 9's API used here (its own types would resolve to execa 5).
  */
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+/** The repository this kit belongs to. */
+export const REPO_ROOT = resolve(__dirname, '..');
+
 type Execa = (
   file: string,
   args: readonly string[],
@@ -22,6 +24,8 @@ const loadExeca = (): Promise<Execa> =>
     return m.execa;
   })());
 
+export type Env = Record<string, string | undefined>;
+
 export interface ExecResult {
   exitCode: number;
   stdout: string;
@@ -33,7 +37,7 @@ export interface ExecResult {
 export interface ExecOptions {
   cwd: string;
   /** The whole environment of the child (nothing is inherited besides this). */
-  env: Record<string, string | undefined>;
+  env: Env;
   /** Kill the process after this long (default 10 minutes): a hang fails the test instead of the run. */
   timeoutMs?: number;
 }
@@ -47,14 +51,15 @@ export const stripAnsi = (s: string) => s.replace(ANSI, '');
  * somewhere else (npm's lifecycle variables from `npm test`, git's repository variables,
  * an outer Nx run's settings).
  */
-export function baseEnv(): Record<string, string | undefined> {
+export function baseEnv(): Env {
   return Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(npm_|GIT_|NX_)/.test(k)));
 }
 
 /** Runs a command to its end; a non-zero exit is a result, not an exception. */
 export async function exec(file: string, args: readonly string[], opts: ExecOptions): Promise<ExecResult> {
   const execa = await loadExeca();
-  const env = Object.fromEntries(Object.entries(opts.env).filter(([, v]) => v !== undefined)) as Record<string, string>;
+  const env = Object.fromEntries(Object.entries(opts.env).filter((e): e is [string, string] => e[1] !== undefined));
+  const timeoutMs = opts.timeoutMs ?? 10 * 60_000;
   const r = await execa(file, args, {
     cwd: opts.cwd,
     env,
@@ -63,10 +68,10 @@ export async function exec(file: string, args: readonly string[], opts: ExecOpti
     all: true,
     stripFinalNewline: false,
     stdin: 'ignore',
-    timeout: opts.timeoutMs ?? 10 * 60_000,
+    timeout: timeoutMs,
     maxBuffer: 64 * 1024 * 1024,
   });
-  if (r.timedOut) throw new Error(`${file} ${args.join(' ')} timed out after ${opts.timeoutMs ?? 600_000} ms:\n${stripAnsi(String(r.all ?? ''))}`);
+  if (r.timedOut) throw new Error(`${file} ${args.join(' ')} timed out after ${timeoutMs} ms:\n${stripAnsi(String(r.all ?? ''))}`);
   if (r.exitCode === undefined) throw new Error(`${file} ${args.join(' ')} did not run: ${r.shortMessage}`);
   return { exitCode: r.exitCode, stdout: stripAnsi(String(r.stdout)), stderr: stripAnsi(String(r.stderr)), output: stripAnsi(String(r.all ?? '')) };
 }
@@ -76,4 +81,10 @@ export async function execOk(file: string, args: readonly string[], opts: ExecOp
   const r = await exec(file, args, opts);
   if (r.exitCode !== 0) throw new Error(`${file} ${args.join(' ')} failed (exit ${r.exitCode}) in ${opts.cwd}:\n${r.output}`);
   return r;
+}
+
+/** A tool of the machine (openssl, htpasswd, skopeo, ...) that must succeed, in the C locale; its stdout. */
+export async function tool(file: string, args: readonly string[], opts: { cwd?: string; timeoutMs?: number } = {}): Promise<string> {
+  const r = await execOk(file, args, { cwd: opts.cwd ?? '/', env: { ...baseEnv(), LC_ALL: 'C' }, timeoutMs: opts.timeoutMs ?? 120_000 });
+  return r.stdout;
 }
