@@ -22,7 +22,7 @@ afterAll(async () => {
 
 test('nx run and fnbuild build-binaries at once on a cold cache: both succeed with identical binaries, and the cache they wrote is whole', async () => {
   const cache = ws.path('.cold-cache');
-  const env = { NX_FNBUILD_CACHE_DIR: cache, GO_WRAPPER_BARRIER: ws.path('.e2e', 'barrier') };
+  const env = { NX_FNBUILD_CACHE_DIR: cache, E2E_GO_BARRIER: ws.path('.e2e', 'barrier') };
   const [viaNx, viaCli] = await Promise.all([
     ws.nx(['run', 'demo:build-binaries', '--skip-nx-cache', `--platforms=${PLATFORMS.join(',')}`, '--parallelism=4'], env),
     ws.fnbuild(

@@ -21,8 +21,9 @@ const sq = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
  *   ppid=<pid of the caller> GOOS=.. GOARCH=.. GOARM=.. TAB <arg 1> TAB <arg 2> ...
  * then it execs the real go.
  *
- * With GO_WRAPPER_BARRIER=<dir> set, a `go build` first waits until GO_WRAPPER_BARRIER_N
- * (default 2) different callers have reached a `go build`, so two builds are sure to overlap.
+ * With E2E_GO_GATE=<dir> set, a `go build` first writes <dir>/held.<its pid> (holding the
+ * caller's pid), then waits until <dir>/open exists: a test holds builds mid-way, sees who
+ * is building and who is waiting, kills one, and opens the gate when it has seen enough.
  */
 function script(log: string): string {
   return `#!/usr/bin/env bash
@@ -30,10 +31,10 @@ function script(log: string): string {
 line="ppid=$PPID GOOS=\${GOOS:-} GOARCH=\${GOARCH:-} GOARM=\${GOARM:-}"
 for a in "$@"; do line="$line"$'\\t'"$a"; done
 printf '%s\\n' "$line" >> ${sq(log)}
-if [ "\${1:-}" = build ] && [ -n "\${GO_WRAPPER_BARRIER:-}" ]; then
-  mkdir -p "$GO_WRAPPER_BARRIER" && : > "$GO_WRAPPER_BARRIER/$PPID"
-  for _ in $(seq 1 1200); do
-    [ "$(ls -1 "$GO_WRAPPER_BARRIER" | wc -l)" -ge "\${GO_WRAPPER_BARRIER_N:-2}" ] && break
+if [ "\${1:-}" = build ] && [ -n "\${E2E_GO_GATE:-}" ]; then
+  mkdir -p "$E2E_GO_GATE" && printf '%s' "$PPID" > "$E2E_GO_GATE/held.$$"
+  for _ in $(seq 1 6000); do
+    [ -e "$E2E_GO_GATE/open" ] && break
     sleep 0.05
   done
 fi
