@@ -85,7 +85,12 @@ export async function startFaultProxy(targetPort: number, initial?: FaultPlan): 
   const sockets = new Set<Socket>();
 
   const server = http.createServer((req, res) => {
-    const seen: FaultRequest = { n: requests.length + 1, method: req.method ?? '', url: req.url ?? '', ...(req.headers.range ? { range: req.headers.range } : {}) };
+    const seen: FaultRequest = {
+      n: requests.length + 1,
+      method: req.method ?? '',
+      url: req.url ?? '',
+      ...(req.headers.range ? { range: req.headers.range } : {}),
+    };
     const entry: ProxiedRequest = { ...seen, fault: plan?.(seen) ?? 'pass' };
     requests.push(entry);
     const fault = entry.fault;

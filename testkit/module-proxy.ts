@@ -77,7 +77,11 @@ export function moduleProxy(sources: string, dir: string, opts: { modules?: { pa
   for (const m of opts.modules ?? sourceModules(sources)) {
     const src = join(sources, `${m.path}@${m.version}`);
     // The proxy protocol's case encoding: an upper-case letter is "!" and its lower case.
-    const at = join(dir, m.path.replace(/[A-Z]/g, (c) => `!${c.toLowerCase()}`), '@v');
+    const at = join(
+      dir,
+      m.path.replace(/[A-Z]/g, (c) => `!${c.toLowerCase()}`),
+      '@v',
+    );
     mkdirSync(at, { recursive: true });
     const listFile = join(at, 'list');
     const listed = existsSync(listFile) ? readFileSync(listFile, 'utf8').split('\n').filter(Boolean) : [];

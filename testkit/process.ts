@@ -42,7 +42,7 @@ export interface ExecOptions {
   timeoutMs?: number;
 }
 
-// eslint-disable-next-line no-control-regex
+// biome-ignore lint/suspicious/noControlCharactersInRegex: ANSI escape sequences start with ESC
 const ANSI = /\u001b\[[0-9;?]*[A-Za-z]/g;
 export const stripAnsi = (s: string) => s.replace(ANSI, '');
 

@@ -45,14 +45,25 @@ function token(signer: Signer, user: string | undefined, scopes: string[]): stri
     return { type, name: rest.join(':'), actions };
   });
   const header = { typ: 'JWT', alg: 'RS256', x5c: [signer.der] };
-  const claims = { iss: signer.issuer, sub: user ?? '', aud: signer.service, exp: now + 300, nbf: now - 10, iat: now, jti: randomBytes(8).toString('hex'), access };
+  const claims = {
+    iss: signer.issuer,
+    sub: user ?? '',
+    aud: signer.service,
+    exp: now + 300,
+    nbf: now - 10,
+    iat: now,
+    jti: randomBytes(8).toString('hex'),
+    access,
+  };
   const signingInput = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(claims))}`;
   return `${signingInput}.${b64url(sign('sha256', Buffer.from(signingInput), signer.privateKey))}`;
 }
 
 export async function startTokenIssuer(dir: string, users: Record<string, string>, opts: { anonymous?: boolean } = {}): Promise<TokenIssuer> {
   const { cert, key } = await makeCert(dir, 'issuer', 'fnbuild-test-issuer');
-  const der = readFileSync(cert, 'utf8').replace(/-----(BEGIN|END) CERTIFICATE-----/g, '').replace(/\s+/g, '');
+  const der = readFileSync(cert, 'utf8')
+    .replace(/-----(BEGIN|END) CERTIFICATE-----/g, '')
+    .replace(/\s+/g, '');
   const signer: Signer = { der, privateKey: readFileSync(key, 'utf8'), service: 'fnbuild-test-registry', issuer: 'fnbuild-test-issuer' };
   const requests: TokenRequest[] = [];
   const refuse = (res: ServerResponse, message: string) => {
@@ -71,7 +82,10 @@ export async function startTokenIssuer(dir: string, users: Record<string, string
     } else if (!opts.anonymous) {
       return refuse(res, 'credentials required');
     }
-    const scopes = url.searchParams.getAll('scope').flatMap((s) => s.split(' ')).filter(Boolean);
+    const scopes = url.searchParams
+      .getAll('scope')
+      .flatMap((s) => s.split(' '))
+      .filter(Boolean);
     requests.push({ user, service: url.searchParams.get('service'), scopes });
     res.writeHead(200, { 'Content-Type': 'application/json' });
     // access_token only (not "token"): the client must accept either.
