@@ -24,8 +24,7 @@ import {
   type Index,
   type Manifest,
 } from './harness/images';
-import { baseEnv, exec, execOk } from './harness/process';
-import { freePort, startRegistry, tempDir, type RunningRegistry } from './harness/registry';
+import { baseEnv, exec, execOk, freePort, removeDir, startRegistry, tempDir, type RunningRegistry } from '../testkit';
 import { GIT_TAG, runBinary, VERSION, Workspace } from './harness/workspace';
 
 jest.setTimeout(5 * 60_000);
@@ -88,7 +87,8 @@ function projectJson(registry: string) {
 }
 
 beforeAll(async () => {
-  [ws, reg, scratchDir] = await Promise.all([Workspace.create(), startRegistry(), tempDir('images')]);
+  scratchDir = tempDir('images');
+  [ws, reg] = await Promise.all([Workspace.create(), startRegistry()]);
   await fs.writeFile(ws.projectPath('project.json'), JSON.stringify(projectJson(reg.host), null, 2) + '\n');
   commit = (await ws.git(['rev-parse', 'HEAD'])).stdout.trim();
   commitTime = iso(Number((await ws.git(['log', '-1', '--format=%ct'])).stdout.trim()));
@@ -99,7 +99,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await ws?.dispose();
   await reg?.stop();
-  if (scratchDir && !process.env.E2E_KEEP) await fs.rm(scratchDir, { recursive: true, force: true });
+  if (scratchDir) removeDir(scratchDir);
 });
 
 describe('the default scratch base, two platforms', () => {

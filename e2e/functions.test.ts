@@ -10,9 +10,8 @@ import { closeSync, openSync, promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { expectFailure, expectSuccess } from './harness/assert';
 import { buildBusyboxBase, digestOf, Layout, skopeoCopy, skopeoRaw, umociUnpack, type BaseImage } from './harness/images';
-import { baseEnv, exec, execOk } from './harness/process';
 import { FIXTURES } from './harness/paths';
-import { freePort, startRegistry, tempDir, type RunningRegistry } from './harness/registry';
+import { baseEnv, exec, execOk, freePort, startRegistry, tempDir, type RunningRegistry } from '../testkit';
 import { Workspace } from './harness/workspace';
 
 jest.setTimeout(5 * 60_000);
@@ -30,7 +29,7 @@ const layout = () => new Layout(ws.path('dist', 'images', 'hello-fn'));
 const buildImage = (env: Record<string, string> = {}) => ws.nx(['run', 'hello-fn:build-image', '--skip-nx-cache'], env);
 
 beforeAll(async () => {
-  scratch = await tempDir('fn');
+  scratch = tempDir('fn');
   reg = await startRegistry();
   base = await buildBusyboxBase(scratch);
   await skopeoCopy(`oci:${base.layout}:base`, `docker://${reg.host}/fnbase:1`, { format: 'oci', destInsecure: true });

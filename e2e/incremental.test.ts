@@ -7,7 +7,7 @@
 import { existsSync, promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { expectSuccess } from './harness/assert';
-import { buildModuleProxy, goModSumLine } from './harness/go';
+import { goModSumLine, moduleProxy } from '../testkit';
 import { FIXTURES } from './harness/paths';
 import { fileStates, runBinary, Workspace } from './harness/workspace';
 
@@ -39,7 +39,7 @@ async function buildsOf(change: () => Promise<void>): Promise<{ builds: string[]
 beforeAll(async () => {
   // Go modules come from a file:// proxy inside the workspace (and nowhere else).
   ws = await Workspace.create({ env: (root) => ({ GOPROXY: `file://${join(root, '.e2e', 'goproxy')}`, GONOSUMDB: 'example.com' }) });
-  await buildModuleProxy(join(FIXTURES, 'goproxy'), ws.path('.e2e', 'goproxy'));
+  moduleProxy(join(FIXTURES, 'goproxy'), ws.path('.e2e', 'goproxy'));
 }, 5 * 60_000);
 
 afterAll(async () => {

@@ -10,8 +10,7 @@ import http from 'node:http';
 import { join } from 'node:path';
 import { expectFailure, expectSuccess } from './harness/assert';
 import { digestOf, Layout, skopeoCopy, skopeoRaw, skopeoTry, type Index, type Manifest } from './harness/images';
-import type { ExecResult } from './harness/process';
-import { headManifest, startProxy, startRegistry, tempDir, type Fault, type Proxy, type RunningRegistry } from './harness/registry';
+import { headManifest, removeDir, startFaultProxy, startRegistry, tempDir, type ExecResult, type Fault, type FaultPlan, type FaultProxy, type RunningRegistry } from '../testkit';
 import { VERSION, Workspace } from './harness/workspace';
 
 jest.setTimeout(5 * 60_000);
@@ -26,14 +25,14 @@ let ws: Workspace;
 let dir: string;
 /** Anonymous, plain http; `proxy` counts the requests in front of it. */
 let reg: RunningRegistry;
-let proxy: Proxy;
+let proxy: FaultProxy;
 /** htpasswd Basic auth, plain http. */
 let authReg: RunningRegistry;
 /** https with a self-signed certificate. */
 let tlsReg: RunningRegistry;
 /** In front of `reg`: injects 503, 429 and resets (faults test); stalls a blob upload (kill test). */
-let faulty: Proxy;
-let staller: Proxy;
+let faulty: FaultProxy;
+let staller: FaultProxy;
 /** A Docker config dir with nothing in it: no run picks up the machine's own credentials. */
 let noDockerConfig: string;
 
@@ -79,9 +78,9 @@ const nx = (args: string[], env: Record<string, string> = {}) => ws.nx(args, { D
 const push = (target = 'push', env: Record<string, string> = {}, ...extra: string[]) => nx(['run', `demo:${target}`, ...extra], env);
 
 /** Faults a plan injects at most twice per request (method, path, digest), so every request gets through within the client's 5 attempts. */
-function cappedFaults(pick: (n: number) => Fault): (n: number, method: string, url: string) => Fault {
+function cappedFaults(pick: (n: number) => Fault): FaultPlan {
   const seen = new Map<string, number>();
-  return (n, method, url) => {
+  return ({ n, method, url }) => {
     const fault = pick(n);
     if (fault === 'pass') return 'pass';
     const u = new URL(url, 'http://proxy');
@@ -98,27 +97,27 @@ function cappedFaults(pick: (n: number) => Fault): (n: number, method: string, u
  * the 5th, a 503 on every 10th from the 3rd, a reset connection on every 10th from the 7th;
  * and the first blob body (PUT to an upload session) always has its connection reset.
  */
-function faultPlan(): (n: number, method: string, url: string) => Fault {
+function faultPlan(): FaultPlan {
   let blobPuts = 0;
   const scheduled = cappedFaults((n) => (n % 17 === 5 ? 'throttle' : n % 10 === 3 ? 'unavailable' : n % 10 === 7 ? 'reset' : 'pass'));
-  return (n, method, url) => {
-    if (method === 'PUT' && url.includes('/blobs/uploads/') && ++blobPuts === 1) return 'reset';
-    return scheduled(n, method, url);
+  return (req) => {
+    if (req.method === 'PUT' && req.url.includes('/blobs/uploads/') && ++blobPuts === 1) return 'reset';
+    return scheduled(req);
   };
 }
 
 beforeAll(async () => {
-  [ws, dir, reg, authReg, tlsReg] = await Promise.all([
+  dir = tempDir('push');
+  [ws, reg, authReg, tlsReg] = await Promise.all([
     Workspace.create(),
-    tempDir('push'),
     startRegistry(),
     startRegistry({ users: { [USER]: PASSWORD } }),
     startRegistry({ tls: true }),
   ]);
   [proxy, faulty, staller] = await Promise.all([
-    startProxy(reg.port),
-    startProxy(reg.port, { fault: faultPlan() }),
-    startProxy(reg.port),
+    startFaultProxy(reg.port),
+    startFaultProxy(reg.port, faultPlan()),
+    startFaultProxy(reg.port),
   ]);
   noDockerConfig = join(dir, 'no-docker-config');
   await fs.mkdir(noDockerConfig);
@@ -141,7 +140,7 @@ afterAll(async () => {
   await ws?.dispose();
   await Promise.all([proxy?.stop(), faulty?.stop(), staller?.stop()]);
   await Promise.all([reg?.stop(), authReg?.stop(), tlsReg?.stop()]);
-  if (dir && !process.env.E2E_KEEP) await fs.rm(dir, { recursive: true, force: true });
+  if (dir) removeDir(dir);
 });
 
 /** The registry's own answer for a tag, straight from it (not through any proxy). */
@@ -346,7 +345,7 @@ describe('faults', () => {
 
   test('killed (SIGKILL) while a blob upload hangs: no tag exists; the re-run completes', async () => {
     let stalls = 0;
-    staller.setPlan({ fault: (_n, method, url) => (method === 'PUT' && url.includes('/blobs/uploads/') && stalls++ === 0 ? 'stall' : 'pass') });
+    staller.setPlan(({ method, url }) => (method === 'PUT' && url.includes('/blobs/uploads/') && stalls++ === 0 ? 'stall' : 'pass'));
     const { exited, kill, output, groupGone } = await startNx(['run', 'demo:push-killed'], { DOCKER_CONFIG: noDockerConfig });
     let timer: NodeJS.Timeout | undefined;
     const first = await Promise.race([
@@ -370,7 +369,7 @@ describe('faults', () => {
     expect(inspect.exitCode).not.toBe(0);
     expect(staller.count('PUT', /\/manifests\//)).toBe(0);
 
-    staller.setPlan({});
+    staller.setPlan();
     const r = await push('push-killed');
     expectSuccess(r, 'nx run demo:push-killed, again');
     expectRefs(r, `${staller.host}/team/killed`);

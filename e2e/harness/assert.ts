@@ -1,4 +1,4 @@
-import type { ExecResult } from './process';
+import type { ExecResult } from '../../testkit';
 
 /** A failed command fails the test with its whole output, not just "expected 0, got 1". */
 export function expectSuccess(r: ExecResult, what = 'the command'): void {

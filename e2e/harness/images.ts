@@ -2,16 +2,13 @@
  * Independent checks of images: skopeo and umoci (Debian's), plus a base image made with
  * umoci from /bin/busybox and pushed with skopeo. Nothing here uses the code under test.
  */
-import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import { baseEnv, exec, execOk, type ExecResult } from './process';
+import { baseEnv, digestOf, exec, tool, type ExecResult } from '../../testkit';
 
 const env = () => ({ ...baseEnv(), LC_ALL: 'C' });
-const run = (file: string, args: string[], cwd = '/', timeoutMs = 120_000) => execOk(file, args, { cwd, env: env(), timeoutMs });
 
-export const sha256Hex = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
-export const digestOf = (b: Buffer | string) => `sha256:${sha256Hex(b)}`;
+export { digestOf, sha256Hex } from '../../testkit';
 
 /* ---------------------------------------------------------------- skopeo */
 
@@ -39,17 +36,17 @@ function transportFlags(o: SkopeoOpts, ref: string): string[] {
 
 /** `skopeo inspect --raw <ref>`: the exact bytes of the top manifest or index. */
 export async function skopeoRaw(ref: string, o: SkopeoOpts = {}): Promise<string> {
-  return (await run('skopeo', ['inspect', '--raw', ...transportFlags(o, ref), ref])).stdout;
+  return tool('skopeo', ['inspect', '--raw', ...transportFlags(o, ref), ref]);
 }
 
 /** `skopeo inspect --config <ref>`, parsed. */
 export async function skopeoConfig(ref: string, o: SkopeoOpts = {}): Promise<ImageConfig> {
-  return JSON.parse((await run('skopeo', ['inspect', '--config', ...transportFlags(o, ref), ref])).stdout) as ImageConfig;
+  return JSON.parse(await tool('skopeo', ['inspect', '--config', ...transportFlags(o, ref), ref])) as ImageConfig;
 }
 
 /** `skopeo inspect <ref>`, parsed. */
 export async function skopeoInspect(ref: string, o: SkopeoOpts = {}): Promise<SkopeoInspect> {
-  return JSON.parse((await run('skopeo', ['inspect', ...transportFlags(o, ref), ref])).stdout) as SkopeoInspect;
+  return JSON.parse(await tool('skopeo', ['inspect', ...transportFlags(o, ref), ref])) as SkopeoInspect;
 }
 
 /** `skopeo inspect` that is expected to fail (or not): the raw result. */
@@ -70,7 +67,7 @@ export async function skopeoCopy(
   if (dest.startsWith('docker://') && o.destInsecure) args.push('--dest-tls-verify=false');
   if (o.srcCreds) args.push('--src-creds', o.srcCreds);
   if (o.destCreds) args.push('--dest-creds', o.destCreds);
-  await run('skopeo', [...args, src, dest]);
+  await tool('skopeo', [...args, src, dest]);
 }
 
 export interface SkopeoInspect {
@@ -187,7 +184,7 @@ export class Layout {
 
 /** `umoci unpack --image <layout>:<tag> <bundle>` (as root: real ownership). */
 export async function umociUnpack(layout: string, tag: string, bundle: string): Promise<void> {
-  await run('umoci', ['unpack', '--image', `${layout}:${tag}`, bundle]);
+  await tool('umoci', ['unpack', '--image', `${layout}:${tag}`, bundle]);
 }
 
 export interface BaseImage {
@@ -206,16 +203,16 @@ export interface BaseImage {
 export async function buildBusyboxBase(dir: string): Promise<BaseImage> {
   const layout = join(dir, 'base-layout');
   const bundle = join(dir, 'base-bundle');
-  await run('umoci', ['init', '--layout', layout]);
-  await run('umoci', ['new', '--image', `${layout}:base`]);
-  await run('umoci', ['unpack', '--image', `${layout}:base`, bundle]);
+  await tool('umoci', ['init', '--layout', layout]);
+  await tool('umoci', ['new', '--image', `${layout}:base`]);
+  await tool('umoci', ['unpack', '--image', `${layout}:base`, bundle]);
   const rootfs = join(bundle, 'rootfs');
   await fs.mkdir(join(rootfs, 'bin'), { recursive: true });
   await fs.copyFile('/bin/busybox', join(rootfs, 'bin', 'busybox'));
   await fs.chmod(join(rootfs, 'bin', 'busybox'), 0o755);
   await fs.symlink('busybox', join(rootfs, 'bin', 'sh'));
-  await run('umoci', ['repack', '--image', `${layout}:base`, bundle]);
-  await run('umoci', [
+  await tool('umoci', ['repack', '--image', `${layout}:base`, bundle]);
+  await tool('umoci', [
     'config', '--image', `${layout}:base`,
     '--os', 'linux', '--architecture', 'amd64',
     '--config.env', 'FOO=bar', '--config.env', 'PATH=/bin',

@@ -8,7 +8,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import { realGo } from './go';
+import { realGo } from '../../testkit';
 import { NxCacheServer } from './nx-cache-server';
 import { NxWorkspace, type NxRelease } from './nx-workspace';
 import { filesUnder, sha256Of } from './workspace';
@@ -217,7 +217,7 @@ export function nxSuite(release: NxRelease): void {
       await fs.mkdir(fakeGo, { recursive: true });
       await fs.writeFile(
         join(fakeGo, 'go'),
-        `#!/bin/sh\nif [ "$1" = version ] && [ $# -eq 1 ]; then echo "go version go1.99.0 linux/amd64"; exit 0; fi\nexec '${await realGo()}' "$@"\n`,
+        `#!/bin/sh\nif [ "$1" = version ] && [ $# -eq 1 ]; then echo "go version go1.99.0 linux/amd64"; exit 0; fi\nexec '${realGo()}' "$@"\n`,
         { mode: 0o755 },
       );
       const other = await clone.nxOk(['run', 'api:build-binaries'], { ...remote, PATH: `${fakeGo}:${clone.env.PATH}` });

@@ -1,12 +1,9 @@
 import { existsSync, promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { GoLog, writeGoWrapper } from './go';
 import { packPlugin, type Tarballs } from './pack';
 import { FIXTURES, TMP_PREFIX } from './paths';
-import { baseEnv, exec, execOk, type ExecResult } from './process';
-
-type Env = Record<string, string | undefined>;
+import { baseEnv, exec, execOk, goWrapper, GoLog, type Env, type ExecResult } from '../../testkit';
 
 /** An Nx release to test against; @nx/devkit is not republished with every nx patch. */
 export interface NxRelease {
@@ -104,7 +101,7 @@ export class NxWorkspace {
       ...extraEnv,
     };
     const ws = new NxWorkspace(root, env, release, tarballs);
-    await writeGoWrapper(env.GO!, ws.goLog.path);
+    goWrapper(join(root, '.e2e')); // .e2e/go, logging to .e2e/go.log
     return ws;
   }
 

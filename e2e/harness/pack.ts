@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, relative } from 'node:path';
-import { baseEnv, execOk } from './process';
+import { baseEnv, execOk } from '../../testkit';
 import { REPO_ROOT, TMP_PREFIX } from './paths';
 
 export interface Tarballs {

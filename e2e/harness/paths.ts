@@ -1,6 +1,7 @@
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { REPO_ROOT } from '../../testkit';
 
-export const REPO_ROOT = resolve(__dirname, '..', '..');
+export { REPO_ROOT };
 export const FIXTURES = join(REPO_ROOT, 'e2e', 'fixtures');
-/** Everything the e2e tests create lives under os.tmpdir(), in folders starting with this. */
+/** The e2e workspaces and packed tarballs live under os.tmpdir(), in folders starting with this (pack.ts removes stale ones). */
 export const TMP_PREFIX = 'nx-fnbuild-e2e-';

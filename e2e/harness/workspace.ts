@@ -2,10 +2,9 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GoLog, realGo, writeGoWrapper } from './go';
 import { packPlugin } from './pack';
 import { FIXTURES, TMP_PREFIX } from './paths';
-import { baseEnv, exec, execOk, type ExecResult } from './process';
+import { baseEnv, exec, execOk, goWrapper, realGo, GoLog, type Env, type ExecResult } from '../../testkit';
 
 export const NX_VERSION = '22.7.12';
 /** The tag the workspace's only commit carries: {version} in ldflags expands to this without the "v". */
@@ -13,8 +12,6 @@ export const GIT_TAG = 'v1.2.3';
 export const VERSION = '1.2.3';
 /** Where the demo Go module (e2e/fixtures/demo) sits in the workspace; project "demo". */
 export const PROJECT = 'apps/demo';
-
-type Env = Record<string, string | undefined>;
 
 /**
  * A fresh Nx workspace in os.tmpdir() that uses nx-fnbuild the way users get it: nx and
@@ -73,7 +70,7 @@ export class Workspace {
   /** package.json, nx.json, the demo project, npm install, git init + commit + tag. */
   private async populate(tarballs: { core: string; plugin: string }): Promise<void> {
     const root = this.root;
-    await writeGoWrapper(this.env.GO!, this.goLog.path);
+    goWrapper(join(root, '.e2e')); // .e2e/go, logging to .e2e/go.log
 
     await writeJson(join(root, 'package.json'), {
       name: 'nx-fnbuild-e2e-workspace',
@@ -131,7 +128,7 @@ export class Workspace {
 
   /** The real go (not the logging wrapper), for the test's own checks and setup. */
   async go(args: string[], opts: { cwd?: string; env?: Env } = {}): Promise<ExecResult> {
-    return execOk(await realGo(), args, { cwd: opts.cwd ?? this.project, env: { ...this.env, ...opts.env } });
+    return execOk(realGo(), args, { cwd: opts.cwd ?? this.project, env: { ...this.env, ...opts.env } });
   }
 
   /** Rewrites a project file; the edit must change it. */

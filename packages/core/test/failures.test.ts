@@ -8,7 +8,8 @@ import { BuildFailedError } from '../src/binaries/build-binaries';
 import { CompileError } from '../src/binaries/compile';
 import { PlatformError } from '../src/platform/platform';
 import { FnbuildError } from '../src/util/errors';
-import { build, cleanup, copyFixture, HOST, HOST_FOLDER, makeExecutable, REAL_GO, tempDir, testEnv } from './fixtures/helpers';
+import { realGo, removeDir, tempDir } from '../../../testkit';
+import { build, copyFixture, HOST, HOST_FOLDER, makeExecutable, testEnv } from './fixtures/helpers';
 
 jest.setTimeout(300_000);
 
@@ -16,7 +17,7 @@ let tmp: string;
 beforeEach(() => {
   tmp = tempDir('fail');
 });
-afterEach(() => cleanup(tmp));
+afterEach(() => removeDir(tmp));
 
 async function failureOf(p: Promise<unknown>): Promise<Error> {
   try {
@@ -163,7 +164,7 @@ test('invalid options fail before go is even looked for', async () => {
 
 test('a target folder that does not exist', async () => {
   const project = copyFixture('multi', tmp);
-  const err = await failureOf(build({ workspaceRoot: tmp, projectRoot: project, options: { cacheDir: join(tmp, 'cache'), targets: ['./cmd/nope'] }, env: testEnv({ GO: REAL_GO }) }));
+  const err = await failureOf(build({ workspaceRoot: tmp, projectRoot: project, options: { cacheDir: join(tmp, 'cache'), targets: ['./cmd/nope'] }, env: testEnv({ GO: realGo() }) }));
   expect(err).toBeInstanceOf(FnbuildError);
   expect(err.message.split('\n')[0]).toBe(`target "./cmd/nope": no such folder ${join(project, 'cmd', 'nope')}`);
 });

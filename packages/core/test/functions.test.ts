@@ -6,8 +6,8 @@
  */
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { build, buildsIn, cleanup, copyFixture, goWrapper, HOST_FOLDER, makeProxy, REAL_GO, tempDir, testEnv } from './fixtures/helpers';
-import { freePort, serve } from './fixtures/serve';
+import { freePort, goWrapper, realGo, removeDir, saveDirs, serve, tempDir, type GoCall, type GoWrapper, type SavedDirs } from '../../../testkit';
+import { build, buildsIn, copyFixture, HOST_FOLDER, makeProxy, testEnv } from './fixtures/helpers';
 import { execFileSync } from 'node:child_process';
 import { buildImage } from '../src/images/build-image';
 import { isMovableRef } from '../src/functions/git-source';
@@ -15,15 +15,15 @@ import { isMovableRef } from '../src/functions/git-source';
 jest.setTimeout(300_000);
 
 let tmp: string;
-let go: ReturnType<typeof goWrapper>;
+let go: GoWrapper;
 let env: Record<string, string | undefined>;
 
 beforeAll(() => {
   tmp = tempDir('fn');
   go = goWrapper(join(tmp, 'tools'));
-  env = testEnv({ GO: go.path });
+  env = testEnv({ GO: go.command });
 });
-afterAll(() => cleanup(tmp));
+afterAll(() => removeDir(tmp));
 
 /** Every file under dir (but bin/), with its size and mtime: proof that nothing was written there. */
 function tree(dir: string): string[] {
@@ -42,17 +42,25 @@ function tree(dir: string): string[] {
 
 describe('a function project', () => {
   let project: string;
-  const opts = (extra: Record<string, unknown> = {}) => ({ cacheDir: join(tmp, 'cache'), ...extra });
-  beforeAll(() => {
+  /** The first build, made once; every test starts from the state it left. */
+  let first: { treeBefore: string[]; treeAfter: string[]; result: Awaited<ReturnType<typeof build>>; calls: GoCall[] };
+  let saved: SavedDirs;
+  const opts = (extra: Record<string, unknown> = {}) => ({ cacheDir: join(tmp, 'project-cache'), ...extra });
+  beforeAll(async () => {
     project = copyFixture('function', tmp);
+    await go.log.reset();
+    const treeBefore = tree(project);
+    const result = await build({ workspaceRoot: tmp, projectRoot: project, options: opts({ functionName: 'Hello', version: '1.2.3' }), env });
+    first = { treeBefore, result, treeAfter: tree(project), calls: await go.log.newCalls() };
+    saved = saveDirs([project, opts().cacheDir, join(tmp, 'fn-image'), join(tmp, 'fn-bundle')], join(tmp, 'function-after-first-build'));
   });
+  beforeEach(() => saved.restore());
 
   test('functionName builds a server for the function, without writing into the sources; it serves FUNC_CONTEXT and stops on SIGTERM with 0', async () => {
-    const before = tree(project);
-    const r = await build({ workspaceRoot: tmp, projectRoot: project, options: opts({ functionName: 'Hello', version: '1.2.3' }), env });
+    const r = first.result;
     expect(r.artifacts.map((a) => [a.name, a.importPath, a.path])).toEqual([['function', 'example.com/hellofn/_fnbuild_main', `${HOST_FOLDER}/function`]]);
-    expect(tree(project)).toEqual(before);
-    expect(buildsIn(go.newCalls())).toEqual(['./_fnbuild_main']);
+    expect(first.treeAfter).toEqual(first.treeBefore);
+    expect(buildsIn(first.calls)).toEqual(['./_fnbuild_main']);
 
     const port = await freePort();
     const fc = JSON.stringify({ name: 'hello-fn', version: 'v9', port: String(port), runtime: 'Knative', httpPattern: '/greet/{who}' });
@@ -79,14 +87,15 @@ describe('a function project', () => {
   });
 
   test('a second build is a cache hit; editing the function rebuilds it', async () => {
+    await go.log.reset();
     const again = await build({ workspaceRoot: tmp, projectRoot: project, options: opts({ functionName: 'Hello', version: '1.2.3' }), env });
     expect([again.built, again.cached]).toEqual([0, 1]);
-    expect(buildsIn(go.newCalls())).toEqual([]);
+    expect(buildsIn(await go.log.newCalls())).toEqual([]);
     const file = join(project, 'hello.go');
     writeFileSync(file, readFileSync(file, 'utf8').replace('hello, %s', 'hi, %s'));
     const edited = await build({ workspaceRoot: tmp, projectRoot: project, options: opts({ functionName: 'Hello', version: '1.2.3' }), env });
     expect([edited.built, edited.cached]).toEqual([1, 0]);
-    expect(buildsIn(go.newCalls())).toEqual(['./_fnbuild_main']);
+    expect(buildsIn(await go.log.newCalls())).toEqual(['./_fnbuild_main']);
   });
 
   test('FUNC_NAME in the env names the function', async () => {
@@ -107,7 +116,7 @@ describe('a function project', () => {
     writeFileSync(fy, '# the hello function\nschema_version: 20180708\nname: hello\nversion: 0.1.0 # the image tag\n');
     const r = await build({ workspaceRoot: tmp, projectRoot: project, options: opts(), env });
     expect(r.artifacts.map((a) => a.name)).toEqual(['hello']);
-    const goVersion = execFileSync(REAL_GO, ['env', 'GOVERSION'], { encoding: 'utf8' }).trim().slice(2);
+    const goVersion = execFileSync(realGo(), ['env', 'GOVERSION'], { encoding: 'utf8' }).trim().slice(2);
     const minor = goVersion.split('.').slice(0, 2).join('.');
     const pinned = readFileSync(fy, 'utf8');
     expect(pinned).toBe(`# the hello function\nschema_version: 20180708\nname: hello\nversion: 0.1.0 # the image tag\nruntime: go${minor}\nbuild_image: golang:${goVersion}\n`);
@@ -130,25 +139,23 @@ describe('a function project', () => {
 
   test('build-image with an Fn entrypoint "./func": the binary goes to /function/func, the working dir is /function (umoci unpacks it; it runs)', async () => {
     const fy = join(project, 'func.yaml');
-    const saved = readFileSync(fy, 'utf8');
-    writeFileSync(fy, saved + 'entrypoint: ./func\nconfig:\n  GREETING: hi\n');
+    writeFileSync(fy, '# the hello function\nschema_version: 20180708\nname: hello\nversion: 0.1.0 # the image tag\n');
+    await build({ workspaceRoot: tmp, projectRoot: project, options: opts(), env }); // pins runtime and build_image
+    const pinned = readFileSync(fy, 'utf8');
+    writeFileSync(fy, pinned + 'entrypoint: ./func\nconfig:\n  GREETING: hi\n');
+    await buildImage({ workspaceRoot: tmp, projectRoot: project, options: { cacheDir: opts().cacheDir, outputPath: 'fn-image', sbom: false }, env });
+    const layout = join(tmp, 'fn-image');
+    const config = JSON.parse(execFileSync('skopeo', ['inspect', '--config', `oci:${layout}:0.1.0`], { encoding: 'utf8' })) as { config: { Entrypoint?: string[]; WorkingDir?: string; Env?: string[] } };
+    expect([config.config.Entrypoint, config.config.WorkingDir]).toEqual([['./func'], '/function']);
+    expect(config.config.Env).toContain('GREETING=hi');
+    const bundle = join(tmp, 'fn-bundle');
+    execFileSync('umoci', ['unpack', '--image', `${layout}:0.1.0`, bundle]);
+    const port = await freePort();
+    const s = serve(join(bundle, 'rootfs', 'function', 'func'), [], { PORT: String(port) }, port);
     try {
-      await buildImage({ workspaceRoot: tmp, projectRoot: project, options: { cacheDir: join(tmp, 'cache'), outputPath: 'fn-image', sbom: false }, env });
-      const layout = join(tmp, 'fn-image');
-      const config = JSON.parse(execFileSync('skopeo', ['inspect', '--config', `oci:${layout}:0.1.0`], { encoding: 'utf8' })) as { config: { Entrypoint?: string[]; WorkingDir?: string; Env?: string[] } };
-      expect([config.config.Entrypoint, config.config.WorkingDir]).toEqual([['./func'], '/function']);
-      expect(config.config.Env).toContain('GREETING=hi');
-      const bundle = join(tmp, 'fn-bundle');
-      execFileSync('umoci', ['unpack', '--image', `${layout}:0.1.0`, bundle]);
-      const port = await freePort();
-      const s = serve(join(bundle, 'rootfs', 'function', 'func'), [], { PORT: String(port) }, port);
-      try {
-        expect((await s.get('/')).body).toContain('from /');
-      } finally {
-        expect(await s.stop()).toBe(0);
-      }
+      expect((await s.get('/')).body).toContain('from /');
     } finally {
-      writeFileSync(fy, saved);
+      expect(await s.stop()).toBe(0);
     }
   });
 });

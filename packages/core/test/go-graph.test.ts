@@ -6,7 +6,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { goImportGraph, readGoWork, readModReplaces } from '../src/go/graph';
-import { cleanup, tempDir, testEnv } from './fixtures/helpers';
+import { removeDir, tempDir } from '../../../testkit';
+import { testEnv } from './fixtures/helpers';
 
 jest.setTimeout(60_000);
 
@@ -33,7 +34,7 @@ beforeEach(() => {
   write('services/api/gen.go', '//go:build ignore\n\npackage main\n\nimport _ "example.com/shared/log"\n');
   write('services/api/internal/handlers/h.go', 'package handlers\n\nconst X = 1\n');
 });
-afterEach(() => cleanup(tmp));
+afterEach(() => removeDir(tmp));
 
 test('a go.work: each file and the local folders it imports, resolved by the go command', async () => {
   const g = await goImportGraph({ cwd: tmp, patterns: ['./libs/shared/...', './services/api/...'], env: env() });

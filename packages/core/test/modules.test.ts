@@ -4,36 +4,47 @@
  */
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { build, buildsIn, cleanup, copyFixture, downloadsIn, FIXTURES, goWrapper, HOST_FOLDER, makeProxy, run, tempDir, testEnv } from './fixtures/helpers';
+import { goWrapper, removeDir, saveDirs, tempDir, type GoCall, type GoWrapper, type SavedDirs } from '../../../testkit';
+import { build, buildsIn, copyFixture, downloadsIn, FIXTURES, HOST_FOLDER, makeProxy, run, testEnv } from './fixtures/helpers';
 
 jest.setTimeout(300_000);
 
 let tmp: string;
 let project: string;
 let modcache: string;
-let go: ReturnType<typeof goWrapper>;
+let go: GoWrapper;
 let env: Record<string, string | undefined>;
+/** The first build (empty module cache), made once; every test starts from the state it left. */
+let first: { modcacheBefore: boolean; result: Awaited<ReturnType<typeof buildDeps>>; calls: GoCall[] };
+let saved: SavedDirs;
 
 const buildDeps = () => build({ workspaceRoot: tmp, projectRoot: project, options: { cacheDir: join(tmp, 'cache') }, env });
 const modulesEvents = (events: { kind: string; state: string }[]) => events.filter((e) => e.kind === 'modules').map((e) => [e.state, 'cached' in e ? e.cached : undefined]);
 
-beforeAll(() => {
+beforeAll(async () => {
   tmp = tempDir('deps');
   project = copyFixture('deps', tmp);
   modcache = join(tmp, 'gomodcache');
   go = goWrapper(join(tmp, 'tools'));
   const proxy = makeProxy(join(tmp, 'proxy'), [{ path: 'example.com/greet', version: 'v1.0.0' }]);
-  env = testEnv({ GO: go.path, GOPROXY: proxy, GONOSUMDB: '*', GOFLAGS: '-mod=mod', GOMODCACHE: modcache });
+  env = testEnv({ GO: go.command, GOPROXY: proxy, GONOSUMDB: '*', GOFLAGS: '-mod=mod', GOMODCACHE: modcache });
+  const modcacheBefore = existsSync(modcache);
+  first = { modcacheBefore, result: await buildDeps(), calls: await go.log.newCalls() };
+  saved = saveDirs([project, join(tmp, 'cache'), modcache], join(tmp, 'after-first-build'));
 });
-afterAll(() => cleanup(tmp));
+beforeEach(async () => {
+  saved.restore();
+  await go.log.reset();
+});
+afterAll(() => removeDir(tmp));
 
-test('first build downloads the dependency from the local proxy once and links it in', async () => {
-  expect(existsSync(modcache)).toBe(false);
-  const r = await buildDeps();
+test('first build downloads the dependency from the local proxy once and links it in', () => {
+  expect(first.modcacheBefore).toBe(false);
+  const r = first.result;
   expect(r.artifacts.map((a) => [a.name, a.cached])).toEqual([['deps', false]]);
   expect(modulesEvents(r.events)).toEqual([['done', false]]);
-  const calls = go.newCalls();
-  expect(downloadsIn(calls).map((c) => c.slice(0, 3))).toEqual([['mod', 'download', '-json']]);
+  const calls = first.calls;
+  expect(downloadsIn(calls).map((c) => c.argv.slice(0, 3))).toEqual([['mod', 'download', '-json']]);
   expect(buildsIn(calls)).toEqual(['.']);
   // The download really happened, into the private module cache.
   expect(readFileSync(join(modcache, 'example.com', 'greet@v1.0.0', 'greet.go'), 'utf8')).toContain('func Hello');
@@ -47,7 +58,7 @@ test('second build: the modules node is a cache hit and go mod download does not
   const r = await buildDeps();
   expect(modulesEvents(r.events)).toEqual([['done', true]]);
   expect(r.artifacts.map((a) => [a.name, a.cached])).toEqual([['deps', true]]);
-  const calls = go.newCalls();
+  const calls = await go.log.newCalls();
   expect(downloadsIn(calls)).toEqual([]);
   expect(buildsIn(calls)).toEqual([]);
 });
@@ -57,13 +68,13 @@ test('changing go.sum runs the modules node again (once), then it is cached agai
   appendFileSync(join(project, 'go.sum'), 'example.com/unused v0.1.0/go.mod h1:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n');
   const r = await buildDeps();
   expect(modulesEvents(r.events)).toEqual([['done', false]]);
-  expect(downloadsIn(go.newCalls())).toHaveLength(1);
+  expect(downloadsIn(await go.log.newCalls())).toHaveLength(1);
   expect(run(join(project, 'bin', HOST_FOLDER, 'deps'))).toBe('hello, deps');
 
   const again = await buildDeps();
   expect(modulesEvents(again.events)).toEqual([['done', true]]);
   expect(again.artifacts.map((a) => [a.name, a.cached])).toEqual([['deps', true]]);
-  expect(downloadsIn(go.newCalls())).toEqual([]);
+  expect(downloadsIn(await go.log.newCalls())).toEqual([]);
 });
 
 test('a requirement the proxy does not have fails with the module and the proxy settings named', async () => {
@@ -77,5 +88,5 @@ test('a requirement the proxy does not have fails with the module and the proxy 
   expect(err?.message).toContain('1 of 1 builds failed:\n  ✖ downloading the modules of example.com/deps failed:\n');
   expect(err?.message).toContain('example.com/missing@v1.0.0');
   expect(err?.message).toContain('module proxy settings (GOPROXY, GOPRIVATE, GONOSUMDB)');
-  expect(buildsIn(go.newCalls())).toEqual([]); // nothing compiled against a broken build list
+  expect(buildsIn(await go.log.newCalls())).toEqual([]); // nothing compiled against a broken build list
 });

@@ -3,13 +3,14 @@
  * templates, end to end: the value must reach the binary.
  */
 import { join } from 'node:path';
-import { build, buildsIn, cleanup, copyFixture, elfHeader, goWrapper, HOST, HOST_FOLDER, run, tempDir, testEnv } from './fixtures/helpers';
+import { goWrapper, removeDir, tempDir, type GoWrapper } from '../../../testkit';
+import { build, buildsIn, copyFixture, elfHeader, HOST, HOST_FOLDER, run, testEnv } from './fixtures/helpers';
 
 jest.setTimeout(300_000);
 
 let tmp: string;
 let project: string;
-let go: ReturnType<typeof goWrapper>;
+let go: GoWrapper;
 let env: Record<string, string | undefined>;
 
 const NAME = 'rootmain-tool';
@@ -21,29 +22,33 @@ beforeAll(() => {
   tmp = tempDir('rootmain');
   project = copyFixture('root-main', tmp, NAME);
   go = goWrapper(join(tmp, 'tools'));
-  env = testEnv({ GO: go.path });
+  env = testEnv({ GO: go.command });
 });
-afterAll(() => cleanup(tmp));
+afterAll(() => removeDir(tmp));
+// Each test reads only the go calls it made; each builds with options no other test uses, so none depends on another's cache entries.
+beforeEach(() => go.log.reset());
 
 test('the project root is the one target, named after the folder, built for the host by default', async () => {
   const r = await buildRoot();
   expect(r.artifacts.map((a) => [a.target, a.name, a.importPath, a.platform, a.path, a.cached])).toEqual([['.', NAME, 'example.com/roottool', HOST, `${HOST_FOLDER}/${NAME}`, false]]);
   expect(elfHeader(binary()).magic).toBe('7f454c46');
   expect(run(binary())).toBe('dev none');
-  expect(buildsIn(go.newCalls())).toEqual(['.']);
+  expect(buildsIn(await go.log.newCalls())).toEqual(['.']);
 });
 
 test('ldflags "-X main.version={version}" with the version option: the binary prints it', async () => {
   const r = await buildRoot({ ldflags: '-X main.version={version}', version: '9.9.9' });
   expect(r.artifacts[0].cached).toBe(false);
   expect(run(binary())).toBe('9.9.9 none');
-  const [call] = go.newCalls().filter((c) => c[0] === 'build');
-  expect(call).toContain('-ldflags=-X main.version=9.9.9');
+  const [call] = (await go.log.newCalls()).filter((c) => c.argv[0] === 'build');
+  expect(call?.argv).toContain('-ldflags=-X main.version=9.9.9');
 });
 
 test('same template, same version: cached; another version: rebuilt', async () => {
-  expect((await buildRoot({ ldflags: '-X main.version={version}', version: '9.9.9' })).artifacts[0].cached).toBe(true);
-  expect(buildsIn(go.newCalls())).toEqual([]);
+  expect((await buildRoot({ ldflags: '-X main.version={version}', version: '9.9.8' })).artifacts[0].cached).toBe(false);
+  await go.log.reset();
+  expect((await buildRoot({ ldflags: '-X main.version={version}', version: '9.9.8' })).artifacts[0].cached).toBe(true);
+  expect(buildsIn(await go.log.newCalls())).toEqual([]);
   const r = await buildRoot({ ldflags: ['-X main.version={version}'], version: '9.9.10' });
   expect(r.artifacts[0].cached).toBe(false);
   expect(run(binary())).toBe('9.9.10 none');
@@ -59,7 +64,6 @@ test('{env.NAME} comes from the environment, and a changed value rebuilds', asyn
 });
 
 test('an unset {env.NAME} fails the build before any go build, naming the variable', async () => {
-  go.newCalls();
   await expect(buildRoot({ ldflags: '-X main.channel={env.NOT_SET_ANYWHERE}' })).rejects.toThrow('ldflags uses {env.NOT_SET_ANYWHERE} but NOT_SET_ANYWHERE is not set');
-  expect(buildsIn(go.newCalls())).toEqual([]);
+  expect(buildsIn(await go.log.newCalls())).toEqual([]);
 });

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Store } from '../../src/cache/store';
 import { RegistryClient, type RegistryClientOptions } from '../../src/registry/client';
 import { resolveImage } from '../../src/registry/pull';
-import { makeHtpasswd, startRegistry, tempDir, type RunningRegistry } from './harness';
+import { startRegistry, tempDir, type RunningRegistry } from '../../../../testkit';
 import { pushImage, syntheticImage } from './synthetic';
 
 jest.setTimeout(60_000);
@@ -17,7 +17,7 @@ const img = syntheticImage('basic', ['linux/amd64', 'linux/arm64']);
 
 beforeAll(async () => {
   dir = tempDir('basic');
-  reg = await startRegistry({ htpasswd: await makeHtpasswd(dir, { [USER]: PASS }) });
+  reg = await startRegistry({ users: { [USER]: PASS } });
 });
 afterAll(async () => {
   clients.forEach((c) => c.close());
@@ -47,6 +47,7 @@ it('pushes and pulls with explicit credentials (Basic)', async () => {
 });
 
 it('reads credentials from the Docker config', async () => {
+  await pushImage(client({ explicit: { [reg.host]: { username: USER, password: PASS } } }), `${reg.host}/private/app`, 'v1', img);
   const configDir = join(dir, 'docker');
   mkdirSync(configDir, { recursive: true });
   writeFileSync(join(configDir, 'config.json'), JSON.stringify({ auths: { [reg.host]: { auth: Buffer.from(`${USER}:${PASS}`).toString('base64') } } }));

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Store } from '../../src/cache/store';
 import { RegistryClient } from '../../src/registry/client';
 import { resolveImage } from '../../src/registry/pull';
-import { sha256, startFaultProxy, startRegistry, tempDir, tool, type Fault, type FaultProxy, type RunningRegistry } from './harness';
+import { digestOf, startFaultProxy, startRegistry, tempDir, tool, type Fault, type FaultProxy, type FaultRequest, type RunningRegistry } from '../../../../testkit';
 import { pushImage, syntheticImage } from './synthetic';
 
 jest.setTimeout(90_000);
@@ -23,7 +23,7 @@ const img = syntheticImage('flaky', ['linux/amd64', 'linux/arm64'], { extraBytes
 
 const bigLayers = img.blobs.filter((b) => b.size > 100_000).map((b) => b.digest);
 
-function plan(n: number, method: string, url: string, range: string | undefined): Fault {
+function plan({ n, method, url, range }: FaultRequest): Fault {
   if (n === 9 || n === 40) return 'throttle';
   if (n % 5 === 2) return 'unavailable';
   if (n % 7 === 4) return 'reset';
@@ -53,7 +53,7 @@ it('pushes through injected faults, and the registry holds exactly the image', a
   const { digest } = await pushImage(client, `${proxy.host}/flaky/app`, 'v1', img, { sequential: true });
   expect(digest).toBe(img.index.digest);
   const raw = await tool('skopeo', ['inspect', '--tls-verify=false', '--raw', `docker://${reg.host}/flaky/app:v1`]);
-  expect(sha256(raw)).toBe(img.index.digest);
+  expect(digestOf(raw)).toBe(img.index.digest);
   const faults = new Set(proxy.requests.map((r) => r.fault));
   expect([...faults].sort()).toEqual(['pass', 'reset', 'throttle', 'unavailable']);
   // Blob bodies were among the casualties: those uploads started over from a fresh session, re-reading the source.
@@ -62,14 +62,22 @@ it('pushes through injected faults, and the registry holds exactly the image', a
 });
 
 it('pulls through injected faults (cut downloads included) and verifies every byte', async () => {
+  // The image, pushed straight to the registry (the push through faults is the test above).
+  const direct = new RegistryClient({ insecureRegistries: [reg.host] });
+  try {
+    await pushImage(direct, `${reg.host}/flaky/app`, 'v1', img);
+  } finally {
+    direct.close();
+  }
   proxy.reset();
+  retries.length = 0;
   const store = await Store.open(join(dir, 'store'));
   for (const [i, p] of ['linux/amd64', 'linux/arm64'].entries()) {
     const got = await resolveImage(client, `${proxy.host}/flaky/app:v1`, p, { store });
     expect(got.manifest.digest).toBe(img.manifests[i]!.digest);
     for (const layer of got.manifest.parsed.layers) {
       const path = await got.ensureLayer(layer.digest);
-      expect(sha256(readFileSync(path))).toBe(layer.digest);
+      expect(digestOf(readFileSync(path))).toBe(layer.digest);
     }
   }
   expect(proxy.requests.some((r) => r.fault === 'cut')).toBe(true);

@@ -4,7 +4,7 @@ import { createWriteStream, rmSync, statSync } from 'node:fs';
 import { once } from 'node:events';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { startRegistry, tempDir, type RunningRegistry } from './harness';
+import { startRegistry, tempDir, type RunningRegistry } from '../../../../testkit';
 
 jest.setTimeout(180_000);
 

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Store } from '../../src/cache/store';
 import { RegistryClient } from '../../src/registry/client';
 import { resolveImage } from '../../src/registry/pull';
-import { sha256, startFaultProxy, startRegistry, tempDir, tool, type FaultProxy, type RunningRegistry } from './harness';
+import { digestOf, startFaultProxy, startRegistry, tempDir, tool, type FaultProxy, type RunningRegistry } from '../../../../testkit';
 import { pushImage, source, syntheticImage } from './synthetic';
 
 jest.setTimeout(60_000);
@@ -16,6 +16,9 @@ let dir: string;
 let store: Store;
 const img = syntheticImage('hello', ['linux/amd64', 'linux/arm64']);
 let repo: string;
+/** The image pushed once to team/hello for every test here; the first test checks that push. */
+let firstPush: Awaited<ReturnType<typeof pushImage>>;
+const stores: Store[] = [];
 
 beforeAll(async () => {
   reg = await startRegistry();
@@ -24,11 +27,12 @@ beforeAll(async () => {
   store = await Store.open(join(dir, 'store'));
   client = new RegistryClient({ insecureRegistries: [proxy.host] });
   repo = `${proxy.host}/team/hello`;
+  firstPush = await pushImage(client, repo, 'v1', img);
 });
 
 afterAll(async () => {
   client?.close();
-  await store?.close();
+  await Promise.all([store, ...stores].map((s) => s?.close()));
   await proxy?.stop();
   await reg?.stop();
   rmSync(dir, { recursive: true, force: true });
@@ -36,13 +40,13 @@ afterAll(async () => {
 
 describe('push, checked with skopeo', () => {
   it('pushes a 2-platform image that skopeo reads back with the same digests', async () => {
-    const { outcomes, digest } = await pushImage(client, repo, 'v1', img);
+    const { outcomes, digest } = firstPush;
     expect(digest).toBe(img.index.digest);
     expect(outcomes.every((o) => o === 'uploaded')).toBe(true);
 
     // Straight at the registry, not through our proxy.
     const raw = await tool('skopeo', ['inspect', '--tls-verify=false', '--raw', `docker://${reg.host}/team/hello:v1`]);
-    expect(sha256(raw)).toBe(img.index.digest);
+    expect(digestOf(raw)).toBe(img.index.digest);
 
     const layout = join(dir, 'layout');
     await tool('skopeo', ['copy', '--all', '--src-tls-verify=false', `docker://${reg.host}/team/hello:v1`, `oci:${layout}:x`]);
@@ -50,7 +54,7 @@ describe('push, checked with skopeo', () => {
     expect(index.manifests.map((m) => m.digest)).toEqual([img.index.digest]);
     for (const b of [...img.blobs, ...img.manifests, img.index]) {
       const file = join(layout, 'blobs', 'sha256', b.digest.slice(7));
-      expect(sha256(readFileSync(file))).toBe(b.digest);
+      expect(digestOf(readFileSync(file))).toBe(b.digest);
     }
   });
 
@@ -72,7 +76,7 @@ describe('push, checked with skopeo', () => {
     expect(proxy.count('PUT', /\/blobs\//)).toBe(0);
     expect(proxy.count('PATCH')).toBe(0);
     const raw = await tool('skopeo', ['inspect', '--tls-verify=false', '--raw', `docker://${reg.host}/team/other:v1`]);
-    expect(sha256(raw)).toBe(img.index.digest);
+    expect(digestOf(raw)).toBe(img.index.digest);
   });
 
   it('uploads in PATCH chunks when asked, and the registry has the right bytes', async () => {
@@ -92,6 +96,12 @@ describe('push, checked with skopeo', () => {
 });
 
 describe('pull with resolveImage', () => {
+  // Each test pulls into a store of its own: what one fetched never changes what another sees.
+  beforeEach(async () => {
+    store = await Store.open(join(dir, `store-${stores.length + 1}`));
+    stores.push(store);
+  });
+
   it.each([
     ['linux/amd64', 0],
     ['linux/arm64', 1],
@@ -107,7 +117,7 @@ describe('pull with resolveImage', () => {
     if (i === 0) expect(got.manifest.parsed.layers.some((l) => existsSync(store.blobPath(l.digest)))).toBe(false);
     for (const layer of got.manifest.parsed.layers) {
       const path = await got.ensureLayer(layer.digest);
-      expect(sha256(readFileSync(path))).toBe(layer.digest);
+      expect(digestOf(readFileSync(path))).toBe(layer.digest);
     }
   });
 
@@ -139,12 +149,14 @@ describe('pull with resolveImage', () => {
   });
 
   it('a corrupt cached manifest is fetched again, not used', async () => {
+    await resolveImage(client, `${repo}@${img.index.digest}`, 'linux/arm64', { store });
     const digest = img.manifests[1]!.digest;
     const path = store.blobPath(digest);
     rmSync(path, { force: true });
     writeFileSync(path, '{"tampered":true}');
     // A fresh Store, as the next process would open it (a Store trusts what it verified itself in this process).
-    const reopened = await Store.open(join(dir, 'store'));
+    const reopened = await Store.open(store.root);
+    stores.push(reopened);
     proxy.reset();
     const got = await resolveImage(client, `${repo}@${img.index.digest}`, 'linux/arm64', { store: reopened });
     expect(got.manifest.bytes.equals(img.manifests[1]!.bytes)).toBe(true);
@@ -160,7 +172,7 @@ describe('registry errors', () => {
     );
     await expect(client.getManifest(`${repo}:missing`)).rejects.toThrow(`${proxy.host} answered HTTP 404 MANIFEST_UNKNOWN (manifest unknown)`);
     expect(await client.headManifest(`${repo}:missing`)).toBeUndefined();
-    expect(await client.headBlob(repo, sha256('absent'))).toBeUndefined();
+    expect(await client.headBlob(repo, digestOf('absent'))).toBeUndefined();
   });
 
   it('a manifest naming a blob the registry lacks is refused clearly', async () => {
@@ -171,7 +183,7 @@ describe('registry errors', () => {
 
   it('a blob whose bytes do not match its digest is refused by the registry', async () => {
     const b = img.blobs[0]!;
-    const lie = { ...source(b), digest: sha256('something else') };
+    const lie = { ...source(b), digest: digestOf('something else') };
     await expect(client.uploadBlob(`${proxy.host}/team/lies`, lie)).rejects.toThrow(/DIGEST_INVALID/);
   });
 });

@@ -4,7 +4,7 @@ import { gzipSync } from 'node:zlib';
 import type { ReadableBlob, RegistryClient } from '../../src/registry/client';
 import { OCI_CONFIG, OCI_INDEX, OCI_LAYER_GZIP, OCI_MANIFEST } from '../../src/oci/media-types';
 import { blobOf, descriptor, type SerializedBlob } from '../../src/oci/types';
-import { sha256 } from './harness';
+import { digestOf } from '../../../../testkit';
 
 /**
  * Small, valid multi-platform images built in memory: real gzipped tar layers (one shared by
@@ -64,7 +64,7 @@ export function syntheticImage(name: string, platforms: readonly string[], opts:
           os,
           ...(variant ? { variant } : {}),
           config: { Env: ['PATH=/usr/bin'], Cmd: ['/app'] },
-          rootfs: { type: 'layers', diff_ids: [sha256(sharedTar), sha256(tar)] },
+          rootfs: { type: 'layers', diff_ids: [digestOf(sharedTar), digestOf(tar)] },
           history: [{ created_by: 'shared' }, { created_by: p }],
         }),
       ),
@@ -81,7 +81,7 @@ export function syntheticImage(name: string, platforms: readonly string[], opts:
 
   // An attestation manifest for the first platform, as BuildKit attaches them.
   const statement = blobOf(Buffer.from(JSON.stringify({ _type: 'https://in-toto.io/Statement/v0.1', subject: [] })), 'application/vnd.in-toto+json');
-  const attConfig = blobOf(Buffer.from(JSON.stringify({ architecture: 'unknown', os: 'unknown', rootfs: { type: 'layers', diff_ids: [sha256(statement.bytes)] } })), OCI_CONFIG);
+  const attConfig = blobOf(Buffer.from(JSON.stringify({ architecture: 'unknown', os: 'unknown', rootfs: { type: 'layers', diff_ids: [digestOf(statement.bytes)] } })), OCI_CONFIG);
   const att = blobOf(
     Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: descriptor(attConfig), layers: [descriptor(statement)] })),
     OCI_MANIFEST,

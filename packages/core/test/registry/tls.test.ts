@@ -1,6 +1,6 @@
 import { rmSync } from 'node:fs';
 import { RegistryClient } from '../../src/registry/client';
-import { makeCert, startRegistry, tempDir, type RunningRegistry } from './harness';
+import { makeCert, startRegistry, tempDir, type RunningRegistry } from '../../../../testkit';
 import { pushImage, syntheticImage } from './synthetic';
 
 jest.setTimeout(60_000);
@@ -42,6 +42,7 @@ it('refuses an untrusted certificate with a clear error', async () => {
 });
 
 it('an insecureRegistries entry skips verification for that host only', async () => {
+  await pushImage(client({ caFile }), `${reg.host}/secure/app`, 'v1', img);
   const c = client({ insecureRegistries: [reg.host] });
   expect((await c.getManifest(`${reg.host}/secure/app:v1`)).digest).toBe(img.index.digest);
   const other = client({ insecureRegistries: ['127.0.0.1:1'] });
