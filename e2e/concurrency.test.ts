@@ -164,6 +164,8 @@ test('nx run-many with the holder killed (-9) mid-compile: the waiting task take
   const { env, gate, cache } = await fresh('kill');
   const run = await nxLive(['run-many', '-t', 'build-binaries,build-image', '-p', 'demo', '--parallel=2', '--output-style=stream', '--skip-nx-cache'], env);
   const waiting = await run.line(/waiting\s+compile /);
+  // The waiter can print its line before the holder's go build reaches the gate.
+  await until('the holder’s go build at the gate', async () => (await held(gate)).length > 0);
   const [holder] = await held(gate);
   const holderPid = Number(/pid (\d+)/.exec(waiting)![1]);
   expect(holder.caller).toBe(holderPid);
