@@ -1,10 +1,13 @@
 import { promises as fs } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { goImportGraph, type GoImportGraph } from './graph';
-import { findGo } from './toolchain';
+import type { GoImportGraph } from './graph';
 import { goWorkFinder, relDir } from './workspace-folders';
 
 type Env = Record<string, string | undefined>;
+
+// go list and the toolchain load on first use: a warm graph runs neither.
+const graph = (): typeof import('./graph') => require('./graph');
+const toolchain = (): typeof import('./toolchain') => require('./toolchain');
 
 /**
  * Where `go list` runs: a go.work with the modules it uses, or a module no go.work uses.
@@ -59,13 +62,13 @@ export async function listingRoots(workspaceRoot: string, moduleDirs: string[], 
 
 /** Which go binary runs, by path and stat (no process): a new toolchain can change which files a package has. Null when there is none. */
 export async function goBinaryStamp(env: Env): Promise<[string, number, number] | null> {
-  const go = await findGo(env).catch(() => undefined);
+  const go = await toolchain().findGo(env).catch(() => undefined);
   if (!go) return null;
   const st = await fs.stat(await fs.realpath(go).catch(() => go)).catch(() => undefined);
   return st ? [go, st.size, st.mtimeMs] : null;
 }
 
-export type ImportGraphRequest = Parameters<typeof goImportGraph>[0];
+export type ImportGraphRequest = Parameters<typeof import('./graph').goImportGraph>[0];
 
 /** goImportGraph for several listings, `concurrency` at a time (each is a go process that keeps a core busy). */
 export async function goImportGraphs(requests: ImportGraphRequest[], options: { concurrency: number }): Promise<GoImportGraph[]> {
@@ -74,7 +77,7 @@ export async function goImportGraphs(requests: ImportGraphRequest[], options: { 
   const worker = async () => {
     while (next < requests.length) {
       const i = next++;
-      out[i] = await goImportGraph(requests[i]);
+      out[i] = await graph().goImportGraph(requests[i]);
     }
   };
   await Promise.all(Array.from({ length: Math.min(options.concurrency, requests.length) }, worker));

@@ -1,11 +1,13 @@
 import { promises as fs, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, sep } from 'node:path';
-import { readGoWork, readModReplaces } from './graph';
 import { readModText } from './modfile';
 import { constraintExcludesAlways, parseGoHead } from './source';
 import { commandFolders, goWorkFinder, readGoFolder, relDir, type GoFolder } from './workspace-folders';
 
 type Env = Record<string, string | undefined>;
+
+// The go commands (and the process layer) load on first use: a warm inference never runs one.
+const graph = (): typeof import('./graph') => require('./graph');
 
 /** What the go command says about one module of a workspace; paths workspace-relative, "/"-separated, "." for the root. */
 export interface GoModuleFacts {
@@ -82,7 +84,7 @@ export async function isMainPackage(folder: GoFolder): Promise<boolean> {
 
 /** The folders a go.mod's local replace directives point at (absolute): `go mod edit -json`, run only when the file has a replace directive. */
 export async function moduleReplaces(goModFile: string, text: string, env: Env): Promise<string[]> {
-  return readModText(text).replace.length ? readModReplaces(goModFile, env) : [];
+  return readModText(text).replace.length ? graph().readModReplaces(goModFile, env) : [];
 }
 
 /**
@@ -118,7 +120,7 @@ export async function scanGoModule(workspaceRoot: string, goModRel: string, opti
     const replaces = new Set(await moduleReplaces(goModFile, goMod, env));
     let usedBy: string | undefined;
     if (workFile && workText !== undefined) {
-      const work = await (options.readWork ?? ((f: string) => readGoWork(f, env)))(workFile);
+      const work = await (options.readWork ?? ((f: string) => graph().readGoWork(f, env)))(workFile);
       if (work.use.includes(dir)) {
         usedBy = rel(workFile);
         for (const r of work.replace) replaces.add(r);
