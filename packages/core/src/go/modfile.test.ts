@@ -20,7 +20,14 @@ const env = (): Record<string, string | undefined> => {
 };
 
 /** What `go mod edit -json` / `go work edit -json` reads from a file with this text. */
-async function goReads(verb: 'mod' | 'work', text: string): Promise<{ Module?: { Path: string }; Go?: string; Use?: { DiskPath: string }[]; Replace?: { Old: { Path: string }; New: { Path: string; Version?: string } }[] }> {
+interface EditJson {
+  Module?: { Path: string };
+  Go?: string;
+  Use?: { DiskPath: string }[];
+  Replace?: { Old: { Path: string }; New: { Path: string; Version?: string } }[];
+}
+
+async function goReads(verb: 'mod' | 'work', text: string): Promise<EditJson> {
   const file = join(dir, verb === 'mod' ? 'go.mod' : 'go.work');
   writeFileSync(file, text);
   return JSON.parse(await runOk(process.env.GO?.trim() || 'go', [verb, 'edit', '-json', file], { cwd: dir, env: env() }));
@@ -30,7 +37,8 @@ const GO_MODS = [
   'module example.com/hello // the demo\n\ngo 1.22\n',
   '// Package comment\nmodule "example.com/quoted"\n\ngo 1.22.3\n',
   'module example.com/team/my-svc.v2\ngo 1.22\n',
-  'module example.com/r\n\ngo 1.22\n\nrequire (\n\texample.com/a v1.0.0 // indirect\n\texample.com/b v1.2.0\n)\n\nreplace example.com/a => ./a\n\nreplace (\n\t// local copies\n\texample.com/b v1.2.0 => ../b\n\texample.com/c => example.com/c2 v1.0.0\n)\n',
+  'module example.com/r\n\ngo 1.22\n\nrequire (\n\texample.com/a v1.0.0 // indirect\n\texample.com/b v1.2.0\n)\n\nreplace example.com/a => ./a\n\n' +
+    'replace (\n\t// local copies\n\texample.com/b v1.2.0 => ../b\n\texample.com/c => example.com/c2 v1.0.0\n)\n',
   'module example.com/crlf\r\n\r\ngo 1.22\r\n',
 ];
 

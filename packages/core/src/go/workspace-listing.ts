@@ -54,7 +54,8 @@ export async function listingRoots(workspaceRoot: string, moduleDirs: string[], 
       r.resolution.push(dir, ...replaces);
     } else {
       // A module under a go.work that does not use it builds only without the workspace.
-      roots.push({ id: `module:${dir}`, cwd: join(workspaceRoot, dir), env: workFile ? { GOWORK: 'off' } : {}, members: [dir], resolution: [dir, ...replaces] });
+      const env: Record<string, string> = workFile ? { GOWORK: 'off' } : {};
+      roots.push({ id: `module:${dir}`, cwd: join(workspaceRoot, dir), env, members: [dir], resolution: [dir, ...replaces] });
     }
   }
   return roots;

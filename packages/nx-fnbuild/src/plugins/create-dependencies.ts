@@ -97,7 +97,11 @@ interface Listing {
 }
 
 /** Per listing root and member: the key its imports are memoized under (how imports resolve, and the member's Go files). */
-async function listingKeys(r: ListingRoot, byModule: Map<string, [string, string][]>, shared: { env: unknown; stamp: unknown; files: FileIndex }): Promise<Map<string, string>> {
+async function listingKeys(
+  r: ListingRoot,
+  byModule: Map<string, [string, string][]>,
+  shared: { env: unknown; stamp: unknown; files: FileIndex },
+): Promise<Map<string, string>> {
   // How any import resolves: the go.work, every go.mod involved, which package folders exist.
   const resolution = [...new Set(r.resolution)].sort();
   const goMods = resolution.map((m) => (byModule.get(m) ?? []).filter(([f]) => f.endsWith('go.mod')));

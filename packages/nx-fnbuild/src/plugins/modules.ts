@@ -104,7 +104,9 @@ export async function scanModule(workspaceRoot: string, goModRel: string, ctx: S
   const goDirs = [go.root, ...go.commands];
   const fnDirs = functions.map(([d]) => d).filter((d) => !goDirs.some((g) => g.dir === d)).map(readGoFolder);
   const folders = functionFolders(go.root, functions.map(([d]) => d));
-  const projectJsons = [...goDirs, ...fnDirs].filter((d) => d.files.includes('project.json')).map((d) => [d.dir, readText(join(d.dir, 'project.json')) ?? ''] as const);
+  const projectJsons = [...goDirs, ...fnDirs]
+    .filter((d) => d.files.includes('project.json'))
+    .map((d) => [d.dir, readText(join(d.dir, 'project.json')) ?? ''] as const);
   const fingerprint = keyOf({
     v: 4,
     go: go.inputs,
