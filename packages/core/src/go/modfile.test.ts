@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runOk } from '../process/run';
-import { addWorkUse, parseModDirectives, readModText } from './modfile';
+import { addWorkUse, hasReplaceDirective, parseModDirectives, readModText } from './modfile';
 
 jest.setTimeout(60_000);
 
@@ -47,6 +47,7 @@ test.each(GO_MODS.map((t) => [JSON.stringify(t.slice(0, 40)), t]))('go.mod %s: t
   const mine = readModText(text);
   expect(mine.module).toBe(json.Module?.Path);
   expect(mine.go).toBe(json.Go);
+  expect(hasReplaceDirective(text)).toBe((json.Replace ?? []).length > 0);
   expect(mine.replace).toEqual((json.Replace ?? []).map((r) => ({ old: r.Old.Path, new: r.New.Path, ...(r.New.Version && { newVersion: r.New.Version }) })));
 });
 
@@ -61,6 +62,7 @@ test('go.work: use directives (single and block, quoted, commented) as the go co
 
 test('no module line, an unterminated string, a stray parenthesis: read as far as it goes, never thrown', () => {
   expect(readModText('go 1.22\n').module).toBeUndefined();
+  expect(hasReplaceDirective('module example.com/replace // replace x => ./y\n')).toBe(false);
   expect(readModText('module "example.com/open\n').module).toBe('example.com/open');
   expect(readModText(')\nmodule example.com/x\n').module).toBe('example.com/x');
   expect(parseModDirectives('require (\n\ta v1\n')).toEqual([{ verb: 'require', args: ['a', 'v1'] }]);

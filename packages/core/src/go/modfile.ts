@@ -135,3 +135,6 @@ export function addWorkUse(src: string, dir: string): string {
   }
   return `${src}${src.endsWith('\n') ? '' : '\n'}\nuse ${dir}\n`;
 }
+
+/** The text has a replace directive (a text without the word has none, and is not tokenized: most go.mod files have none). */
+export const hasReplaceDirective = (src: string): boolean => src.includes('replace') && readModText(src).replace.length > 0;

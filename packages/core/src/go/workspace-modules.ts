@@ -1,6 +1,6 @@
 import { promises as fs, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, sep } from 'node:path';
-import { readModText } from './modfile';
+import { hasReplaceDirective, readModText } from './modfile';
 import { constraintExcludesAlways, parseGoHead } from './source';
 import { commandFolders, goWorkFinder, readGoFolder, relDir, type GoFolder } from './workspace-folders';
 
@@ -84,7 +84,7 @@ export async function isMainPackage(folder: GoFolder): Promise<boolean> {
 
 /** The folders a go.mod's local replace directives point at (absolute): `go mod edit -json`, run only when the file has a replace directive. */
 export async function moduleReplaces(goModFile: string, text: string, env: Env): Promise<string[]> {
-  return readModText(text).replace.length ? graph().readModReplaces(goModFile, env) : [];
+  return hasReplaceDirective(text) ? graph().readModReplaces(goModFile, env) : [];
 }
 
 /**

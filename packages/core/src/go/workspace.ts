@@ -9,7 +9,7 @@ import type * as Graph from './graph';
 
 export { keyOf, stableJson } from '../util/hash';
 export type { GoImportGraph } from './graph';
-export { addWorkUse, parseModDirectives, readModText, type ModDirective, type ModFileText } from './modfile';
+export { addWorkUse, hasReplaceDirective, parseModDirectives, readModText, type ModDirective, type ModFileText } from './modfile';
 export { constraintExcludesAlways, isBuildableGoFile, parseGoHead, type GoFileHead } from './source';
 export { BUILD_ENV, BUILD_ENV_VARS, COMPILER_ENV, LIST_ENV } from './workspace-env';
 export {

@@ -4,6 +4,7 @@ import type { CreateDependencies, CreateDependenciesContext, DependencyType, Raw
 import {
   goBinaryStamp,
   goImportGraphs,
+  hasReplaceDirective,
   isIgnoredGoMod,
   keyOf,
   LIST_ENV,
@@ -12,7 +13,6 @@ import {
   parentOf,
   readGoWork,
   readModReplaces,
-  readModText,
   relDir,
   toPosix,
   type ListingReaders,
@@ -67,7 +67,7 @@ function memoizedReaders(root: string, env: NodeJS.ProcessEnv, memo: JsonMemo<De
   const replaces = async (dir: string) => {
     const goMod = dir === '.' ? 'go.mod' : `${dir}/go.mod`;
     const text = await fs.readFile(join(root, goMod), 'utf8').catch(() => '');
-    if (!readModText(text).replace.length) return [];
+    if (!hasReplaceDirective(text)) return [];
     const key = keyOf([goMod, keyOf(text)]);
     if (!memo.data.replaces[key]) {
       memo.data.replaces[key] = (await readModReplaces(join(root, goMod), env)).map((d) => relDir(root, d));
