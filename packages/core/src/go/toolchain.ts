@@ -142,7 +142,7 @@ export async function loadToolchain(cwd: string, env: Record<string, string | un
  * settings, which the compile key records on their own). GOFLAGS can carry -tags, -mod,
  * -ldflags; GOEXPERIMENT and GOFIPS140 change the compiler and runtime.
  */
-export const BUILD_ENV_VARS = ['GOFLAGS', 'GOEXPERIMENT', 'GOFIPS140', 'GOROOT'] as const;
+export { BUILD_ENV_VARS } from './workspace-env';
 
 /** The go env settings that change which module versions and bytes are downloaded. */
 export const MODULE_ENV_VARS = ['GOFLAGS', 'GOPROXY', 'GOPRIVATE', 'GONOPROXY', 'GONOSUMDB', 'GONOSUMCHECK', 'GOSUMDB', 'GOINSECURE', 'GOWORK', 'GOTOOLCHAIN'] as const;

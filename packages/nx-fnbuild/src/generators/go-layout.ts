@@ -1,6 +1,6 @@
-import { execFileSync } from 'node:child_process';
 import { posix } from 'node:path';
 import type { Tree } from '@nx/devkit';
+import { addWorkUse, localGoVersion, readModText } from '@nx-fnbuild/core/workspace';
 
 /** Where new Go code goes and what it joins. All paths workspace-relative, "/"-separated. */
 export interface Placement {
@@ -30,13 +30,8 @@ const parents = (dir: string): string[] => {
 
 const join = (dir: string, file: string) => (dir === '.' ? file : `${dir}/${file}`);
 
-export function modulePathIn(text: string): string | undefined {
-  for (const raw of text.split('\n')) {
-    const m = /^module\s+("?)([^"\s]+)\1$/.exec(raw.replace(/\/\/.*$/, '').trim());
-    if (m) return m[2];
-  }
-  return undefined;
-}
+/** The module path a go.mod's text declares (read by the core's go.mod reader). */
+export const modulePathIn = (text: string): string | undefined => readModText(text).module;
 
 /** The module and go.work around a new package folder (which must not exist as a module yet). */
 export function placementFor(tree: Tree, dir: string): Placement {
@@ -50,19 +45,13 @@ export function placementFor(tree: Tree, dir: string): Placement {
   return out;
 }
 
-/** "go 1.26" for a new go.mod: the go.work's, else the toolchain's (major.minor), else 1.22. */
-export function goVersionFor(tree: Tree, workFile: string | undefined): string {
-  const fromWork = workFile && /^go\s+(\d+\.\d+(?:\.\d+)?)\s*$/m.exec(tree.read(workFile, 'utf8') ?? '')?.[1];
-  if (fromWork) return fromWork;
-  try {
-    const go = process.env.GO?.trim() || 'go';
-    const v = execFileSync(go, ['env', 'GOVERSION'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 30_000 }).trim();
-    const m = /^go(\d+)\.(\d+)/.exec(v);
-    if (m) return `${m[1]}.${m[2]}`;
-  } catch {
-    // no go command: a version every supported toolchain reads
-  }
-  return '1.22';
+/** "go 1.26" for a new go.mod: the go.work's, else the local toolchain's (major.minor), else 1.22. */
+export async function goVersionFor(tree: Tree, workFile: string | undefined): Promise<string> {
+  const fromWork = workFile ? readModText(tree.read(workFile, 'utf8') ?? '').go : undefined;
+  if (fromWork && /^\d+\.\d+(\.\d+)?$/.test(fromWork)) return fromWork;
+  const local = await localGoVersion(process.env);
+  // No go command: a version every supported toolchain reads.
+  return local ? local.join('.') : '1.22';
 }
 
 /**
@@ -83,35 +72,14 @@ export function defaultModulePath(tree: Tree, workFile: string | undefined, dir:
 }
 
 /** The folders a go.work's use directives name (single and block form). */
-export function workUses(text: string): string[] {
-  const out: string[] = [];
-  const lines = text.split('\n').map((l) => l.replace(/\/\/.*$/, '').trim());
-  for (let i = 0; i < lines.length; i++) {
-    if (/^use\s*\($/.test(lines[i])) {
-      for (i++; i < lines.length && lines[i] !== ')'; i++) if (lines[i]) out.push(lines[i].replace(/^"(.*)"$/, '$1'));
-    } else {
-      const m = /^use\s+(\S+)$/.exec(lines[i]);
-      if (m && m[1] !== '(') out.push(m[1].replace(/^"(.*)"$/, '$1'));
-    }
-  }
-  return out;
-}
+export const workUses = (text: string): string[] => readModText(text).use;
 
 /** Adds `use ./<dir>` to a go.work (inside its use block when it has one); a no-op when already there. */
 export function addToWork(tree: Tree, workFile: string, moduleDir: string): void {
   const text = tree.read(workFile, 'utf8') ?? '';
-  const rel = posix.relative(posix.dirname(workFile), moduleDir);
-  const use = `./${rel}`;
+  const use = `./${posix.relative(posix.dirname(workFile), moduleDir)}`;
   if (workUses(text).some((u) => posix.normalize(u) === posix.normalize(use))) return;
-  const block = /^use\s*\(\s*$/m.exec(text);
-  if (block) {
-    const close = text.indexOf('\n)', block.index);
-    if (close >= 0) {
-      tree.write(workFile, `${text.slice(0, close)}\n\t${use}${text.slice(close)}`);
-      return;
-    }
-  }
-  tree.write(workFile, `${text}${text.endsWith('\n') ? '' : '\n'}\nuse ${use}\n`);
+  tree.write(workFile, addWorkUse(text, use));
 }
 
 /** A Go package name from a folder name: lower case letters and digits ("shared-utils" → "sharedutils"). */
@@ -121,10 +89,10 @@ export function packageNameFor(dir: string): string {
 }
 
 /** Writes go.mod for a new module at placement.dir and joins the go.work around it. */
-export function createModule(tree: Tree, p: Placement, modulePath: string | undefined): string {
+export async function createModule(tree: Tree, p: Placement, modulePath: string | undefined): Promise<string> {
   const path = modulePath ?? defaultModulePath(tree, p.workFile, p.dir);
   if (!/^[A-Za-z0-9][A-Za-z0-9._~/-]*$/.test(path)) throw new Error(`module path "${path}" is not a valid Go module path (e.g. example.com/team/api)`);
-  tree.write(join(p.dir, 'go.mod'), `module ${path}\n\ngo ${goVersionFor(tree, p.workFile)}\n`);
+  tree.write(join(p.dir, 'go.mod'), `module ${path}\n\ngo ${await goVersionFor(tree, p.workFile)}\n`);
   if (p.workFile) addToWork(tree, p.workFile, p.dir);
   return path;
 }

@@ -3,14 +3,15 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { CreateDependenciesContext, ProjectConfiguration } from '@nx/devkit';
 
-const calls: { cwd: string; patterns: string[]; env: Record<string, string | undefined> }[] = [];
+type GraphRequest = { cwd: string; patterns: string[]; env: Record<string, string | undefined> };
+const calls: GraphRequest[] = [];
 let graphFor: (cwd: string) => { files: { file: string; imports: string[] }[]; packages: Record<string, string>; errors: string[] };
-jest.mock('../utils/lazy-core', () => ({
-  lazyCore: () => ({
-    goImportGraph: async (req: { cwd: string; patterns: string[]; env: Record<string, string | undefined> }) => (calls.push(req), graphFor(req.cwd)),
-    readGoWork: async (file: string) => ({ use: [join(dirname(file), 'libs/shared'), join(dirname(file), 'services/api')], replace: [] }),
-    readModReplaces: async () => [],
-  }),
+// The go processes (go list, go work edit) are the core's: stand-ins record what the plugin asks for.
+jest.mock('@nx-fnbuild/core/workspace', () => ({
+  ...jest.requireActual('@nx-fnbuild/core/workspace'),
+  goImportGraphs: async (reqs: GraphRequest[]) => reqs.map((req) => (calls.push(req), graphFor(req.cwd))),
+  readGoWork: async (file: string) => ({ use: [join(dirname(file), 'libs/shared'), join(dirname(file), 'services/api')], replace: [] }),
+  readModReplaces: async () => [],
 }));
 import { createDependencies } from './create-dependencies';
 

@@ -1,14 +1,19 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { promises as fsp, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { CreateNodesContextV2 } from '@nx/devkit';
-
-const heads = { count: 0 };
-jest.mock('../utils/lazy-core', () => {
-  const real = jest.requireActual('@nx-fnbuild/core');
-  return { lazyCore: () => ({ ...real, parseGoHead: (src: string) => (heads.count++, real.parseGoHead(src)) }) };
-});
 import { createNodesV2 } from './create-nodes';
+
+// Go file heads are read (by the core's scan) only to compute facts: count those reads.
+const heads = { count: 0 };
+const readFile = fsp.readFile.bind(fsp);
+beforeAll(() => {
+  jest.spyOn(fsp, 'readFile').mockImplementation(((path: Parameters<typeof fsp.readFile>[0], options?: Parameters<typeof fsp.readFile>[1]) => {
+    if (String(path).endsWith('.go')) heads.count++;
+    return readFile(path, options);
+  }) as typeof fsp.readFile);
+});
+afterAll(() => jest.restoreAllMocks());
 
 let ws: string;
 const write = (rel: string, text: string) => {

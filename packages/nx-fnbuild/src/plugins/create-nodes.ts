@@ -1,9 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import type { CreateNodesContextV2, CreateNodesResult, CreateNodesV2, ProjectConfiguration } from '@nx/devkit';
-import { lazyCore } from '../utils/lazy-core';
+import { goWorkFinder, isIgnoredGoMod, nearestFolder, parentOf, readGoWork } from '@nx-fnbuild/core/workspace';
 import { JsonMemo, workspaceDataDir } from '../utils/workspace-data';
-import { goWorkFinder, isIgnoredGoMod, scanModule, type ModuleFacts } from './modules';
+import { scanModule, type ModuleFacts } from './modules';
 import { normalizeOptions, type FnbuildPluginOptions } from './options';
 import { isFunction, planProjects, type PlannedProject } from './projects';
 import { goTargets, type TargetContext } from './targets';
@@ -11,21 +11,15 @@ import { goTargets, type TargetContext } from './targets';
 /** go.mod files make Go projects; a func.yaml makes its folder a function project of the module around it. */
 export const PROJECT_FILES_GLOB = '**/{go.mod,func.yaml}';
 
-const parentOf = (rel: string) => posix.dirname(rel);
-
 /** Each func.yaml by the go.mod of the module it belongs to (the nearest one above it); one outside every module is no Go project. */
 function funcYamlsByModule(funcYamls: string[], goMods: string[]): Map<string, string[]> {
   const moduleDirs = new Set(goMods.map(parentOf));
   const out = new Map<string, string[]>();
   for (const f of funcYamls) {
-    for (let d = parentOf(f); ; d = parentOf(d)) {
-      if (moduleDirs.has(d)) {
-        const goMod = d === '.' ? 'go.mod' : `${d}/go.mod`;
-        out.set(goMod, [...(out.get(goMod) ?? []), f]);
-        break;
-      }
-      if (d === '.') break;
-    }
+    const d = nearestFolder(moduleDirs, parentOf(f));
+    if (d === undefined) continue;
+    const goMod = d === '.' ? 'go.mod' : `${d}/go.mod`;
+    out.set(goMod, [...(out.get(goMod) ?? []), f]);
   }
   return out;
 }
@@ -71,11 +65,12 @@ export async function inferGoProjects(
   const options = normalizeOptions(rawOptions);
   const root = context.workspaceRoot;
   const env = process.env;
-  const memo = JsonMemo.open<ModulesMemo>(join(workspaceDataDir(root), 'nx-fnbuild', 'modules.json'), 1, () => ({ modules: {} }));
+  // Version 2: fingerprints are the core's stable keys (keyOf).
+  const memo = JsonMemo.open<ModulesMemo>(join(workspaceDataDir(root), 'nx-fnbuild', 'modules.json'), 2, () => ({ modules: {} }));
   const works = new Map<string, Promise<{ use: string[]; replace: string[] }>>();
   const readWork = (file: string) => {
     let p = works.get(file);
-    if (!p) works.set(file, (p = lazyCore().readGoWork(file, env)));
+    if (!p) works.set(file, (p = readGoWork(file, env)));
     return p;
   };
 

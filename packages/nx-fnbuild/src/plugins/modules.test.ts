@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { findGoWork, isIgnoredGoMod, modulePathOf, scanModule } from './modules';
+import { scanModule } from './modules';
 
 let ws: string;
 const write = (rel: string, text: string, old = true) => {
@@ -85,21 +85,6 @@ test('go.work: the module joins it only when the go.work uses it; its local repl
   expect(facts).toMatchObject({ workFile: 'go.work', replaces: ['libs/shared'], rootIsMain: true });
   const notUsed = await (await scanModule(ws, 'svc/go.mod', { env: {}, readWork: async () => ({ use: [], replace: [] }) })).compute();
   expect(notUsed.workFile).toBeUndefined();
-});
-
-test('findGoWork: $GOWORK off or a file, else the nearest go.work up to the workspace root', async () => {
-  write('a/go.work', 'go 1.22\n');
-  mkdirSync(join(ws, 'a/b/c'), { recursive: true });
-  expect(await findGoWork(ws, join(ws, 'a/b/c'), {})).toBe(join(ws, 'a/go.work'));
-  expect(await findGoWork(ws, join(ws, 'a/b/c'), { GOWORK: 'off' })).toBeUndefined();
-  expect(await findGoWork(ws, join(ws, 'a/b/c'), { GOWORK: 'x/go.work' })).toBe(join(ws, 'x/go.work'));
-  expect(await findGoWork(ws, ws, {})).toBeUndefined();
-});
-
-test('go.mod files that are not workspace modules; module lines', () => {
-  expect(['go.mod', 'a/go.mod', 'a/testdata/go.mod', 'vendor/x/go.mod', 'a/_old/go.mod', '.hidden/go.mod'].map(isIgnoredGoMod)).toEqual([false, false, true, true, true, true]);
-  expect(modulePathOf('// c\nmodule "example.com/q" // x\n')).toBe('example.com/q');
-  expect(modulePathOf('go 1.22\n')).toBeUndefined();
 });
 
 test('functions: each func.yaml folder with the image name it gives (null when malformed), its project.json, and the folders down to it', async () => {

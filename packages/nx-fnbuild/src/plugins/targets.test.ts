@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BUILD_ENV as CORE_BUILD_ENV } from '@nx-fnbuild/core/workspace';
 import type { ModuleFacts } from './modules';
 import { normalizeOptions } from './options';
 import type { PlannedProject } from './projects';
@@ -134,4 +137,11 @@ test("a module's go test leaves out its function folders (projects of their own)
   expect(testPatterns(project('fns/functions/hello', 'hello', fns))).toEqual(['./...']);
   // The module folder is the function: its test is the module's.
   expect(testPatterns(project('.', 'x', facts({ functions: { '.': 'x' } })))).toEqual(['./...']);
+});
+
+test('the env inputs are the core\'s one list; this repository\'s own "go" named input (nx.json) lists the same, and SOURCE_DATE_EPOCH', () => {
+  expect(BUILD_ENV).toEqual(CORE_BUILD_ENV.map((env) => ({ env })));
+  const nxJson = JSON.parse(readFileSync(join(__dirname, '../../../../nx.json'), 'utf8')) as { namedInputs: Record<string, unknown[]> };
+  const envs = nxJson.namedInputs.go.filter((i): i is { env: string } => typeof i === 'object' && i !== null && 'env' in i).map((i) => i.env);
+  expect(envs).toEqual([...CORE_BUILD_ENV, 'SOURCE_DATE_EPOCH']);
 });

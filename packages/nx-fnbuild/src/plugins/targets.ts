@@ -1,16 +1,9 @@
 import type { TargetConfiguration } from '@nx/devkit';
+import { BUILD_ENV } from '@nx-fnbuild/core/workspace';
 import type { NormalizedOptions } from './options';
 import { imageNameOf, isFunction, rootIsApplication, type PlannedProject } from './projects';
 
 type Input = NonNullable<TargetConfiguration['inputs']>[number];
-
-/**
- * Environment variables that change what `go build` produces. Not GOOS/GOARCH/GOARM/
- * GOAMD64/CGO_ENABLED: nx-fnbuild sets those from the platforms and cgo options for
- * every build, so their values in the environment never reach a compile. Not
- * GOPROXY/GOPRIVATE/GONOSUMDB: go.sum pins every module's bytes wherever they come from.
- */
-export const BUILD_ENV = ['GOFLAGS', 'GOEXPERIMENT', 'GOFIPS140', 'GOTOOLCHAIN', 'GOWORK'] as const;
 
 /** FUNC_NAME names the function an application builds (a main package then fails to build): an input of every build. */
 export const FUNC_NAME_INPUT: Input = { env: 'FUNC_NAME' };
@@ -47,6 +40,7 @@ export function buildListInputs(p: PlannedProject): string[] {
 /** The inputs of a build: the project's sources (not its binaries or tests), its dependencies', the build list, the toolchain and the env that changes a build. */
 export function goInputs(p: PlannedProject, depsInput: string, ldflags: string | undefined, image: boolean): Input[] {
   const inputs: Input[] = ['{projectRoot}/**/*', '!{projectRoot}/bin/**/*', '!{projectRoot}/**/*_test.go', depsInput, ...buildListInputs(p), { runtime: 'go version' }];
+  // The core's one list of the environment that changes a build.
   const env = new Set<string>(BUILD_ENV);
   if (image || (ldflags && /\{date\}/.test(ldflags))) env.add('SOURCE_DATE_EPOCH');
   for (const m of (ldflags ?? '').matchAll(/\{env\.([A-Za-z_][A-Za-z0-9_]*)\}/g)) env.add(m[1]);

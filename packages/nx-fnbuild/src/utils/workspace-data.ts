@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { promises as fs, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 
@@ -13,14 +12,10 @@ export function workspaceDataDir(workspaceRoot: string): string {
   return join(workspaceRoot, '.nx', 'workspace-data');
 }
 
-export function hashOf(value: unknown): string {
-  return createHash('sha256').update(typeof value === 'string' ? value : JSON.stringify(value)).digest('hex');
-}
-
 /**
  * A small JSON memo file: read once, written (temp file + rename, so a concurrent Nx
  * process never reads half a file) only when something changed. A file of another
- * format version reads as empty.
+ * format version reads as empty. Keys inside are the core's keyOf (stable JSON).
  */
 export class JsonMemo<T extends object> {
   private changed = false;

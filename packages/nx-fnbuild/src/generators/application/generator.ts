@@ -24,7 +24,7 @@ export async function applicationGenerator(tree: Tree, options: ApplicationOptio
     }
     if (options.module) throw new Error(`--module only applies to a new module; ${dir} joins ${place.module.path}`);
   } else {
-    createModule(tree, place, options.module);
+    await createModule(tree, place, options.module);
   }
   const name = dir.split('/').pop()!;
   if (tree.exists(`${dir}/main.go`)) throw new Error(`${dir}/main.go already exists`);

@@ -40,7 +40,7 @@ export async function functionGenerator(tree: Tree, options: FunctionOptions): P
   const place = placementFor(tree, dir);
   if (place.module && options.module) throw new Error(`--module only applies to a new module; ${dir} is a package of ${place.module.path}`);
   if (tree.exists(dir) && tree.children(dir).some((f) => f === FUNC_YAML || f.endsWith('.go'))) throw new Error(`${dir} already holds Go code or a func.yaml: a function gets a folder of its own`);
-  if (!place.module) createModule(tree, place, options.module);
+  if (!place.module) await createModule(tree, place, options.module);
   const pkg = functionPackageName(dir);
   tree.write(`${dir}/${FUNC_YAML}`, yaml);
   tree.write(`${dir}/handler.go`, handlerGo(pkg, functionName));

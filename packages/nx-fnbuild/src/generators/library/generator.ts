@@ -14,7 +14,7 @@ export async function libraryGenerator(tree: Tree, options: LibraryOptions): Pro
   const place = placementFor(tree, dir);
   const pkg = packageNameFor(dir);
   if (place.module && options.module) throw new Error(`--module only applies to a new module; ${dir} is a package of ${place.module.path}`);
-  const modulePath = place.module ? undefined : createModule(tree, place, options.module);
+  const modulePath = place.module ? undefined : await createModule(tree, place, options.module);
   const file = `${dir}/${pkg}.go`;
   if (tree.exists(file)) throw new Error(`${file} already exists`);
   tree.write(
