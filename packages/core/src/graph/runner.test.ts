@@ -26,7 +26,7 @@ describe('directRunner', () => {
         scratchSeen = scratch;
         writeFileSync(join(scratch, 'bin'), 'ELF...');
         writeFileSync(join(scratch, 'unnamed'), 'left behind');
-        return { data: 7, files: { binary: join(scratch, 'bin') } };
+        return { data: 7, paths: { binary: join(scratch, 'bin') } };
       },
     };
     const out = await directRunner(store).run(n);

@@ -8,7 +8,9 @@ import { reportingRunner, type Reporter } from './reporting';
 /**
  * The stack every build uses, outermost first: once-per-build, progress, cache, then the
  * concurrency limit, so cache hits never wait for a slot and only real work is bounded.
+ * The build's signal stops nodes waiting for a slot and the ones running (their processes die).
  */
-export function buildRunner(store: Store, opts: { parallelism: number; report: Reporter }): Runner {
-  return dedupingRunner(reportingRunner(cachingRunner(limitingRunner(directRunner(store), opts.parallelism), store), opts.report));
+export function buildRunner(store: Store, opts: { parallelism: number; report: Reporter; signal?: AbortSignal }): Runner {
+  const { signal } = opts;
+  return dedupingRunner(reportingRunner(cachingRunner(limitingRunner(directRunner(store, { signal }), opts.parallelism, { signal }), store), opts.report));
 }
