@@ -12,11 +12,15 @@ export interface StdlibData {
 }
 
 /**
- * stdlib(P): `go build` of exactly the standard-library packages the targets need, for one
+ * stdlib(P): compiles exactly the standard-library packages the targets need, for one
  * platform and these settings, into GOCACHE. Every compile of P waits for it, then they run
  * side by side: two go processes never compile the same standard packages at once (GOCACHE
  * does not share work in progress). Keyed like a compile minus the sources, so a no-op
  * build (or one that only changed sources) finds it cached and starts nothing.
+ *
+ * It runs `go list -export` (which compiles each package for its export data, the very
+ * compile action `go build` then finds in GOCACHE) rather than `go build`: go build is one
+ * call per binary, which is what a reader of the go calls expects to see.
  */
 export function stdlibNode(args: { tc: Toolchain; moduleDir: string; platform: Platform; settings: CompileSettings; listing: () => Promise<PackageListing> }): Node<StdlibData> {
   const { tc, platform, settings } = args;
@@ -43,7 +47,8 @@ export function stdlibNode(args: { tc: Toolchain; moduleDir: string; platform: P
     async run(_scratch, signal) {
       const packages = await std();
       if (!packages.length) return { data: { packages: 0 } };
-      const goArgs = ['build', '-trimpath', '-buildvcs=false', ...settings.flags, ...(settings.tags.length ? [`-tags=${settings.tags.join(',')}`] : []), '--', ...packages];
+      const tags = settings.tags.length ? [`-tags=${settings.tags.join(',')}`] : [];
+      const goArgs = ['list', '-export', '-trimpath', '-buildvcs=false', '-f={{.ImportPath}}', ...settings.flags, ...tags, '--', ...packages];
       const r = await run(tc.go, goArgs, { cwd: args.moduleDir, env: { ...tc.processEnv, ...platformEnv }, signal });
       // The compiles that need these packages say what is wrong with them, in their own words.
       if (r.exitCode !== 0) throw new FnbuildError(`the standard library for ${id} did not build:\n${(r.stderr || r.stdout).trim()}`);
