@@ -49,6 +49,7 @@ export function defaultCacheDir(workspaceRoot: string, env: Record<string, strin
  * memo and prunes (at most hourly) afterwards.
  */
 export async function withBuild<T>(req: BuildRequest, input: PlanInput, use: (b: Build) => Promise<T>): Promise<T> {
+  req.signal?.throwIfAborted();
   const baseEnv = req.env ?? process.env;
   const store = await Store.open(defaultCacheDir(req.workspaceRoot, baseEnv, input.settings.cacheDir));
   try {
