@@ -104,3 +104,35 @@ describe('buildRunner', () => {
     expect(max).toBe(2);
   });
 });
+
+describe('the build signal', () => {
+  const waiting = (id: string, gate: Promise<void>, seen: (AbortSignal | undefined)[]): Node<string> => ({
+    kind: 'test',
+    id,
+    label: id,
+    async run(_scratch, signal) {
+      seen.push(signal);
+      await gate;
+      return { data: id };
+    },
+  });
+
+  test('reaches the running node, stops the ones waiting for a slot, and starts none after', async () => {
+    const controller = new AbortController();
+    const runner = buildRunner(store, { parallelism: 1, report: () => {}, signal: controller.signal });
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    const seen: (AbortSignal | undefined)[] = [];
+    const running = runner.run(waiting('a', gate, seen));
+    const queued = runner.run(waiting('b', gate, seen));
+    await sleep(5);
+    expect(seen).toEqual([controller.signal]); // a runs with the build's signal; b waits for the slot
+    const reason = new Error('stop');
+    controller.abort(reason);
+    await expect(queued).rejects.toBe(reason);
+    open(); // a node that ignores its signal still finishes; its slot goes to nobody
+    await expect(running).resolves.toMatchObject({ data: 'a' });
+    await expect(runner.run(waiting('c', gate, seen))).rejects.toBe(reason);
+    expect(seen).toHaveLength(1);
+  });
+});
