@@ -20,7 +20,8 @@ let project: string;
 let go: ReturnType<typeof goWrapper>;
 let env: Record<string, string | undefined>;
 
-const git = (...args: string[]) => execFileSync('git', ['-c', 'user.email=t@example.com', '-c', 'user.name=t', ...args], { cwd: project, env: { ...process.env, GIT_CONFIG_GLOBAL: '/dev/null' } });
+const gitEnv = { ...process.env, GIT_CONFIG_GLOBAL: '/dev/null' };
+const git = (...args: string[]) => execFileSync('git', ['-c', 'user.email=t@example.com', '-c', 'user.name=t', ...args], { cwd: project, env: gitEnv });
 
 async function plan(settings: BuildSettings = {}): Promise<ProjectPlan> {
   const store = await Store.open(join(tmp, 'cache'));

@@ -140,7 +140,8 @@ export function listingNode(o: {
     id: `go-list ${id}`,
     label: `go list ${id}`,
     async run(_scratch, signal) {
-      const key = keyOf({ kind: 'go-list', v: 3, go: tc.version, dir: o.moduleDir, modules: await o.modulesKey, platform: goEnvFor(platform), cgo, listFlags, patterns, goflags: tc.env.GOFLAGS ?? '' });
+      const modules = await o.modulesKey;
+      const key = keyOf({ kind: 'go-list', v: 3, go: tc.version, dir: o.moduleDir, modules, platform: goEnvFor(platform), cgo, listFlags, patterns, goflags: tc.env.GOFLAGS ?? '' });
       const env = { ...tc.processEnv, ...goEnvFor(platform), CGO_ENABLED: cgo ? '1' : '0' };
       const { value } = await validatedMemo(o.store, key, async () => {
         const listing = await listTargets(tc, { moduleDir: o.moduleDir, patterns, env, listFlags, signal });

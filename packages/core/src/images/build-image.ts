@@ -139,7 +139,8 @@ export async function imagesOf(b: Build, opts: BuildImageOptions): Promise<Build
       baseName: base.name,
       baseDigest: base.digest,
     });
-    const job: ImageJob = { b, opts, image, base, platforms, mtime, created, annotations, filesLayer: filesLayerOnce(b, opts, mtime), several: b.plan.targets.length > 1, format: opts.format ?? 'oci-layout' };
+    const filesLayer = filesLayerOnce(b, opts, mtime);
+    const job: ImageJob = { b, opts, image, base, platforms, mtime, created, annotations, filesLayer, several: b.plan.targets.length > 1, format: opts.format ?? 'oci-layout' };
     const { values: images, failures } = await settleAll(b.plan.targets.map((t) => targetImage(job, t)));
     b.signal?.throwIfAborted();
     throwFailures(failures, b.plan.targets.length);

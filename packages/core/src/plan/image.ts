@@ -8,7 +8,7 @@ export interface ImageDefaults {
   name: string;
   /** A registry reference; undefined: scratch. */
   base?: string;
-  /** Tag templates ({version}, ...), expanded by the plan. */
+  /** Tags: templates ({version}, ...) as imageDefaults returns them, expanded in the plan. */
   tags: string[];
   /** undefined: run the binary itself. */
   entrypoint?: string[];

@@ -69,8 +69,3 @@ export async function rememberPlan(req: PlanRequest, input: PlanInput, store: St
   plans.set(key, { ...r, snapshots: await snapshots(dirs, store), go: await goSignature(r.plan.tc.go) });
   while (plans.size > MAX_PLANS) plans.delete(plans.keys().next().value!);
 }
-
-/** Forgets every plan (tests that change what no snapshot sees, such as the toolchain behind GO). */
-export function forgetPlans(): void {
-  plans.clear();
-}

@@ -54,8 +54,8 @@ export interface ProjectPlan {
   version?: string;
   /** Set for a function project: the function, its func.yaml and its generated entrypoint. */
   fn?: FunctionProject;
-  /** Set when planning an image. */
-  image?: ImageDefaults & { tags: string[] };
+  /** Set when planning an image; its tags are expanded. */
+  image?: ImageDefaults;
 }
 
 /** The planning context: nodes (dist list, the function's analysis) run through the build's runner. */
@@ -98,7 +98,9 @@ async function resolvePlan(req: PlanRequest, input: PlanInput, ctx: PlanContext,
     ...(settings.tags.length ? [`-tags=${settings.tags.join(',')}`] : []),
     ...(fn ? [`-overlay=${fn.entry.overlay}`] : []),
   ];
-  const plan: ProjectPlan = { workspaceRoot: req.workspaceRoot, projectRoot: req.projectRoot, sourceRoot, ...(checkout ? { source: checkout.source } : {}), env, tc, module, platforms, targets, settings, listFlags, version, fn };
+  const { workspaceRoot, projectRoot } = req;
+  const source = checkout ? { source: checkout.source } : {};
+  const plan: ProjectPlan = { workspaceRoot, projectRoot, sourceRoot, ...source, env, tc, module, platforms, targets, settings, listFlags, version, fn };
   if (!input.image) return plan;
   const image = imageDefaults({ options: input.image, fn: fn && functionImage(fn), projectName: req.projectName, projectRoot: req.projectRoot });
   const tags = [...new Set(await Promise.all(image.tags.map((t) => expandTemplate(t, 'tags', info, env, version))))];
@@ -120,7 +122,9 @@ async function planTargets(
   const specs: TargetSpec[] | undefined = opts.targets?.map((t) => (typeof t === 'string' ? { path: t } : t));
   const envName = c.env.FUNC_NAME || undefined;
   const asFunction = opts.functionName || funcYaml;
-  if (asFunction && opts.targets) throw new FnbuildError('a function project builds its function: the targets option does not apply', 'Remove targets, or functionName (and func.yaml) to build main packages.');
+  if (asFunction && opts.targets) {
+    throw new FnbuildError('a function project builds its function: the targets option does not apply', 'Remove targets, or functionName (and func.yaml) to build main packages.');
+  }
   const mains = asFunction ? [] : await resolveTargets(c.tc, c.store, c.module, c.sourceRoot, specs, { allowNone: !!envName });
   if (!asFunction && mains.length) return { targets: mains };
   const fn = await planFunction({ ...c, packageDir: c.sourceRoot, functionName: opts.functionName ?? envName, funcYaml, version: opts.version, displayName: basename(req.projectRoot) });
