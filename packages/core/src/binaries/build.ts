@@ -9,6 +9,7 @@ import type { Target } from '../go/targets';
 import type { Outcome, Runner } from '../graph/node';
 import type { Reporter } from '../graph/reporting';
 import { buildRunner } from '../graph/runner';
+import { settlePlans } from '../plan/memo';
 import { planProject, type PlanInput, type PlanRequest, type ProjectPlan } from '../plan/plan';
 import type { Platform } from '../platform/platform';
 import { FnbuildError } from '../util/errors';
@@ -62,6 +63,7 @@ export async function withBuild<T>(req: BuildRequest, input: PlanInput, use: (b:
     signal?.throwIfAborted();
     return result;
   } finally {
+    await settlePlans();
     await store.close();
     await pruneIfDue(store.root, baseEnv.NX_FNBUILD_CACHE_MAX_SIZE ? parseSize(baseEnv.NX_FNBUILD_CACHE_MAX_SIZE) : DEFAULT_MAX_CACHE_BYTES).catch(() => undefined);
   }
@@ -69,8 +71,9 @@ export async function withBuild<T>(req: BuildRequest, input: PlanInput, use: (b:
 
 /**
  * The compile graph of a plan: modules(M) once; per platform go-list(P) (after the download,
- * which it must not race) and stdlib(P); then compile(T, P). Edges are awaits outside the
- * nodes' runs, so no node holds a slot while it waits for another.
+ * which it must not race) and stdlib(P); then compile(T, P), whose key waits for stdlib(P).
+ * Edges are awaits outside the nodes' runs (in keys, or before runner.run), so no node
+ * holds a slot while it waits for another.
  */
 function compileGraph(plan: ProjectPlan, store: Store, runner: Runner): Build['compile'] {
   const { tc, module, settings } = plan;
@@ -83,11 +86,11 @@ function compileGraph(plan: ProjectPlan, store: Store, runner: Runner): Build['c
       const node = listingNode({ tc, store, moduleDir: module.dir, platform, cgo: settings.cgo, listFlags: plan.listFlags, patterns, modulesKey, virtualDir: plan.fn?.entry.dir });
       return (await runner.run(node)).data;
     });
-  return async (target, platform) => {
+  return (target, platform) => {
     const list = () => listing(platform);
     // Its failure is the compiles' to explain, in their own words (a CompileError names the target).
-    await runner.run(stdlibNode({ tc, moduleDir: module.dir, platform, settings, listing: list })).catch(() => undefined);
-    return runner.run(compileNode({ tc, module, target, platform, settings, modulesKey, listing: list, memo: store.statMemo }));
+    const after = runner.run(stdlibNode({ tc, moduleDir: module.dir, platform, settings, listing: list })).catch(() => undefined);
+    return runner.run(compileNode({ tc, module, target, platform, settings, modulesKey, listing: list, memo: store.statMemo, after }));
   };
 }
 

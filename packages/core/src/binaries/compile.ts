@@ -56,6 +56,12 @@ export function compileNode(args: {
   modulesKey: Promise<string>;
   listing: () => Promise<PackageListing>;
   memo: StatMemo;
+  /**
+   * What must finish before this compile may run (stdlib(P)). Awaited with the key, which
+   * the runner computes before taking a slot: a cache hit waits no longer than its own
+   * lookup, and no slot is held while waiting.
+   */
+  after?: Promise<unknown>;
 }): Node<CompileData> {
   const { tc, module, target, platform, settings } = args;
   const platformEnv = { ...goEnvFor(platform), CGO_ENABLED: settings.cgo ? '1' : '0' };
@@ -98,7 +104,7 @@ export function compileNode(args: {
     kind: 'compile',
     id,
     label: `compile ${target.name} ${formatPlatform(platform)}`,
-    key: async () => (await resolve()).key,
+    key: async () => (await Promise.all([resolve(), args.after]))[0].key,
     async run(scratch, signal) {
       const { importPath } = await resolve();
       const out = join(scratch, target.name + executableSuffix(platform));

@@ -19,9 +19,12 @@ interface Remembered {
 
 /** Per process: a long-lived one (the tests, a watch) plans many projects; the oldest go first. */
 const MAX_PLANS = 64;
-const plans = new Map<string, Remembered>();
+const plans = new Map<string, Promise<Remembered>>();
+/** Snapshots still being taken: they overlap the build, which waits for them before it closes the store. */
+const pending = new Set<Promise<unknown>>();
 
-const keyFor = (req: PlanRequest, input: PlanInput) =>
+/** The memo's key: the request, the options and the whole environment (never stored: only compared, in memory). */
+export const planKey = (req: PlanRequest, input: PlanInput): string =>
   keyOf({ kind: 'plan', v: 1, workspaceRoot: req.workspaceRoot, projectRoot: req.projectRoot, projectName: req.projectName ?? null, input, env: req.env ?? process.env });
 
 /**
@@ -53,19 +56,36 @@ async function stillHolds(r: Remembered, store: Store): Promise<boolean> {
   return !r.info || JSON.stringify(await sourceInfo(plan.sourceRoot, plan.env, plan.version, store)()) === JSON.stringify(r.info);
 }
 
-export async function reusedPlan(req: PlanRequest, input: PlanInput, store: Store): Promise<ProjectPlan | undefined> {
-  const key = keyFor(req, input);
-  const r = plans.get(key);
+export async function reusedPlan(key: string, store: Store): Promise<ProjectPlan | undefined> {
+  const r = await plans.get(key)?.catch(() => undefined);
   if (!r) return undefined;
   if (await stillHolds(r, store)) return r.plan;
   plans.delete(key);
   return undefined;
 }
 
-export async function rememberPlan(req: PlanRequest, input: PlanInput, store: Store, r: { plan: ProjectPlan; info?: SourceInfo }): Promise<void> {
-  const dirs = await watched(r.plan);
-  const key = keyFor(req, input);
+/**
+ * Remembers a plan with what says it holds. The snapshots are taken while the build goes on
+ * (a process plans one project once, mostly); settlePlans() waits for them.
+ */
+export function rememberPlan(key: string, store: Store, r: { plan: ProjectPlan; info?: SourceInfo }): void {
+  const remembered = (async (): Promise<Remembered> => {
+    const [taken, go] = await Promise.all([watched(r.plan).then((dirs) => snapshots(dirs, store)), goSignature(r.plan.tc.go)]);
+    return { ...r, snapshots: taken, go };
+  })();
+  const settled: Promise<void> = remembered.then(
+    () => void pending.delete(settled),
+    () => {
+      pending.delete(settled);
+      if (plans.get(key) === remembered) plans.delete(key); // a folder that could not be read: plan again next time
+    },
+  );
+  pending.add(settled);
   plans.delete(key);
-  plans.set(key, { ...r, snapshots: await snapshots(dirs, store), go: await goSignature(r.plan.tc.go) });
+  plans.set(key, remembered);
   while (plans.size > MAX_PLANS) plans.delete(plans.keys().next().value!);
+}
+
+export async function settlePlans(): Promise<void> {
+  await Promise.all([...pending]);
 }

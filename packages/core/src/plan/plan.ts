@@ -15,7 +15,7 @@ import type { BuildImageOptions } from '../images/options';
 import { checkSupported, parsePlatform, parsePlatforms, platformFromGoEnv, type Platform } from '../platform/platform';
 import { FnbuildError } from '../util/errors';
 import { imageDefaults, type ImageDefaults } from './image';
-import { rememberPlan, reusedPlan } from './memo';
+import { planKey, rememberPlan, reusedPlan } from './memo';
 
 /** Whose plan: what the executor or the CLI knows of the project. */
 export interface PlanRequest {
@@ -66,11 +66,12 @@ export interface PlanContext {
 
 /** The project's plan: the one in memory while it holds (no process, no file read beyond stats), else planned now. */
 export async function planProject(req: PlanRequest, input: PlanInput, ctx: PlanContext): Promise<ProjectPlan> {
-  const reused = await reusedPlan(req, input, ctx.store);
+  const key = planKey(req, input);
+  const reused = await reusedPlan(key, ctx.store);
   if (reused) return reused;
   let used: SourceInfo | undefined;
   const plan = await resolvePlan(req, input, ctx, (p) => async () => (used = await sourceInfo(p.sourceRoot, p.env, p.version, ctx.store)()));
-  await rememberPlan(req, input, ctx.store, { plan, info: used });
+  rememberPlan(key, ctx.store, { plan, info: used });
   return plan;
 }
 
