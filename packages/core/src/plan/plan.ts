@@ -64,7 +64,7 @@ export interface PlanContext {
   runner: Runner;
 }
 
-/** The project's plan: the one in memory while it holds (no process, no file read beyond stats), else planned now. */
+/** The project's plan: the one in memory while it holds (checked with readdirs and stats, no process), else planned now. */
 export async function planProject(req: PlanRequest, input: PlanInput, ctx: PlanContext): Promise<ProjectPlan> {
   const key = planKey(req, input);
   const reused = await reusedPlan(key, ctx.store);
