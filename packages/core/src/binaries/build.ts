@@ -71,9 +71,9 @@ export async function withBuild<T>(req: BuildRequest, input: PlanInput, use: (b:
 
 /**
  * The compile graph of a plan: modules(M) once; per platform go-list(P) (after the download,
- * which it must not race) and stdlib(P); then compile(T, P), whose key waits for stdlib(P).
- * Edges are awaits outside the nodes' runs (in keys, or before runner.run), so no node
- * holds a slot while it waits for another.
+ * which it must not race) and stdlib(P); then compile(T, P), which needs stdlib(P) only when
+ * it has to run (its `before`). Edges are awaits outside the nodes' runs (in keys, in
+ * `before`, or ahead of runner.run), so no node holds a slot while it waits for another.
  */
 function compileGraph(plan: ProjectPlan, store: Store, runner: Runner): Build['compile'] {
   const { tc, module, settings } = plan;
@@ -89,8 +89,8 @@ function compileGraph(plan: ProjectPlan, store: Store, runner: Runner): Build['c
   return (target, platform) => {
     const list = () => listing(platform);
     // Its failure is the compiles' to explain, in their own words (a CompileError names the target).
-    const after = runner.run(stdlibNode({ tc, moduleDir: module.dir, platform, settings, listing: list })).catch(() => undefined);
-    return runner.run(compileNode({ tc, module, target, platform, settings, modulesKey, listing: list, memo: store.statMemo, after }));
+    const before = () => runner.run(stdlibNode({ tc, moduleDir: module.dir, platform, settings, listing: list })).catch(() => undefined);
+    return runner.run(compileNode({ tc, module, target, platform, settings, modulesKey, listing: list, memo: store.statMemo, before }));
   };
 }
 

@@ -56,12 +56,8 @@ export function compileNode(args: {
   modulesKey: Promise<string>;
   listing: () => Promise<PackageListing>;
   memo: StatMemo;
-  /**
-   * What must finish before this compile may run (stdlib(P)). Awaited with the key, which
-   * the runner computes before taking a slot: a cache hit waits no longer than its own
-   * lookup, and no slot is held while waiting.
-   */
-  after?: Promise<unknown>;
+  /** What must be done before this compile runs (stdlib(P)); a cache hit needs none of it. */
+  before?: () => Promise<unknown>;
 }): Node<CompileData> {
   const { tc, module, target, platform, settings } = args;
   const platformEnv = { ...goEnvFor(platform), CGO_ENABLED: settings.cgo ? '1' : '0' };
@@ -104,7 +100,8 @@ export function compileNode(args: {
     kind: 'compile',
     id,
     label: `compile ${target.name} ${formatPlatform(platform)}`,
-    key: async () => (await Promise.all([resolve(), args.after]))[0].key,
+    key: async () => (await resolve()).key,
+    ...(args.before ? { before: args.before } : {}),
     async run(scratch, signal) {
       const { importPath } = await resolve();
       const out = join(scratch, target.name + executableSuffix(platform));

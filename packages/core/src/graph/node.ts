@@ -16,6 +16,12 @@ export interface Node<T> {
   /** The cache key: a digest of everything that can change the output. No key: never cached. */
   key?: () => Promise<string>;
   /**
+   * Work that must be done before this node runs (a compile: its platform's standard
+   * library), awaited only when the node does run (not on a cache hit) and before it takes
+   * a slot (see prerequisite.ts), so that waiting never holds one.
+   */
+  before?: () => Promise<unknown>;
+  /**
    * Does the work in a private scratch directory; files it names are published to the store.
    * The signal is the build's: when it aborts, the node stops and its processes die.
    */

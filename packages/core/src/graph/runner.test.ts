@@ -136,3 +136,22 @@ describe('the build signal', () => {
     expect(seen).toHaveLength(1);
   });
 });
+
+describe('before: a node\'s prerequisites', () => {
+  const K = 'ab'.repeat(32);
+  const leaf = (id: string, ran: string[]): Node<string> => ({ kind: 'test', id, label: id, key: async () => `${K.slice(0, 62)}${id.padStart(2, '0')}`, run: async () => (ran.push(id), { data: id }) });
+
+  test('run before the node only when it has to run, through the same runner, without holding its slot', async () => {
+    // One slot: were the prerequisite awaited inside the node's slot, this would never finish.
+    const runner = buildRunner(store, { parallelism: 1, report: () => {} });
+    const ran: string[] = [];
+    const node = (id: string): Node<string> => ({ ...leaf(id, ran), before: () => runner.run(leaf('p1', ran)) });
+    expect((await runner.run(node('n1'))).data).toBe('n1');
+    expect(ran).toEqual(['p1', 'n1']);
+    // A cache hit needs none of its prerequisites: a fresh build (fresh runner) of the same node runs nothing.
+    const again = buildRunner(store, { parallelism: 1, report: () => {} });
+    const hit = await again.run({ ...leaf('n1', ran), before: () => again.run(leaf('p2', ran)) });
+    expect(hit.cached).toBe(true);
+    expect(ran).toEqual(['p1', 'n1']);
+  });
+});
