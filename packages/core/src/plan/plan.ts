@@ -87,9 +87,12 @@ async function resolvePlan(req: PlanRequest, input: PlanInput, ctx: PlanContext,
   const tc = await loadToolchain(sourceRoot, env, store);
   const module = await loadModule(tc, store, sourceRoot);
   const platforms = opts.platforms ? parsePlatforms(opts.platforms) : [input.image ? parsePlatform('linux/amd64') : platformFromGoEnv(tc.env)];
-  const supported = (await runner.run(distListNode(tc))).data;
-  platforms.forEach((p) => checkSupported(p, supported));
-  const { targets, fn } = await planTargets(req, opts, { tc, store, runner, module, sourceRoot, env });
+  // Independent, so side by side; an unknown platform is still the error said first.
+  const [dist, planned] = await Promise.allSettled([runner.run(distListNode(tc)), planTargets(req, opts, { tc, store, runner, module, sourceRoot, env })]);
+  if (dist.status === 'rejected') throw dist.reason;
+  platforms.forEach((p) => checkSupported(p, dist.value.data));
+  if (planned.status === 'rejected') throw planned.reason;
+  const { targets, fn } = planned.value;
   const version = opts.version;
   const info = infoFor({ sourceRoot, env, version });
   const ldflags = await expandTemplate([opts.ldflags ?? []].flat().join(' '), 'ldflags', info, env, version);
