@@ -8,6 +8,7 @@ import { DEFAULT_MAX_CACHE_BYTES, parseSize, pruneStore } from './cache/prune';
 import { FnbuildError, isUserError } from './util/errors';
 import { buildImage } from './images/build-image';
 import { pushImages } from './publish/publish';
+import { abortOnSignals } from './process/run';
 
 const USAGE = `fnbuild: the nx-fnbuild engine without Nx
 
@@ -31,54 +32,60 @@ function json(text: string | undefined, flag: string): Record<string, unknown> {
   }
 }
 
-async function main(argv: string[]): Promise<number> {
+const OPTIONS = {
+  project: { type: 'string' },
+  'workspace-root': { type: 'string' },
+  platforms: { type: 'string' },
+  targets: { type: 'string', multiple: true },
+  ldflags: { type: 'string' },
+  version: { type: 'string' },
+  tags: { type: 'string' },
+  flags: { type: 'string', multiple: true },
+  cgo: { type: 'boolean' },
+  'output-path': { type: 'string' },
+  parallelism: { type: 'string' },
+  'cache-dir': { type: 'string' },
+  'function-name': { type: 'string' },
+  'max-size': { type: 'string' },
+  quiet: { type: 'boolean' },
+  name: { type: 'string' },
+  options: { type: 'string' },
+  'push-options': { type: 'string' },
+} as const;
+
+type Values = ReturnType<typeof parseArgs<{ args: string[]; options: typeof OPTIONS }>>['values'];
+
+/** build-binaries' options from its flags (the others take JSON). */
+function binariesOptions(values: Values): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries({
+      platforms: values.platforms,
+      targets: values.targets,
+      ldflags: values.ldflags,
+      version: values.version,
+      tags: values.tags,
+      flags: values.flags,
+      cgo: values.cgo,
+      outputPath: values['output-path'],
+      parallelism: values.parallelism,
+      cacheDir: values['cache-dir'],
+      functionName: values['function-name'],
+    }).filter(([, v]) => v !== undefined),
+  );
+}
+
+async function main(argv: string[], signal: AbortSignal): Promise<number> {
   const [command, ...rest] = argv;
-  const { values } = parseArgs({
-    args: rest,
-    options: {
-      project: { type: 'string' },
-      'workspace-root': { type: 'string' },
-      platforms: { type: 'string' },
-      targets: { type: 'string', multiple: true },
-      ldflags: { type: 'string' },
-      version: { type: 'string' },
-      tags: { type: 'string' },
-      flags: { type: 'string', multiple: true },
-      cgo: { type: 'boolean' },
-      'output-path': { type: 'string' },
-      parallelism: { type: 'string' },
-      'cache-dir': { type: 'string' },
-      'function-name': { type: 'string' },
-      'max-size': { type: 'string' },
-      quiet: { type: 'boolean' },
-      name: { type: 'string' },
-      options: { type: 'string' },
-      'push-options': { type: 'string' },
-    },
-  });
+  const { values } = parseArgs({ args: rest, options: OPTIONS });
   const workspaceRoot = resolve(values['workspace-root'] ?? '.');
   if (command === 'build-binaries') {
     const started = performance.now();
-    const options = Object.fromEntries(
-      Object.entries({
-        platforms: values.platforms,
-        targets: values.targets,
-        ldflags: values.ldflags,
-        version: values.version,
-        tags: values.tags,
-        flags: values.flags,
-        cgo: values.cgo,
-        outputPath: values['output-path'],
-        parallelism: values.parallelism,
-        cacheDir: values['cache-dir'],
-        functionName: values['function-name'],
-      }).filter(([, v]) => v !== undefined),
-    );
     const r = await buildBinaries({
       workspaceRoot,
       projectRoot: resolve(values.project ?? '.'),
-      options,
+      options: binariesOptions(values),
       report: values.quiet ? undefined : consoleReporter((l) => process.stderr.write(l + '\n')),
+      signal,
     });
     for (const line of buildNotes(r, process.env, workspaceRoot)) process.stderr.write(line + '\n');
     process.stderr.write(`${r.artifacts.length} binaries (${r.built} built, ${r.cached} cached) in ${formatMs(performance.now() - started)} → ${r.outputPath}\n`);
@@ -88,7 +95,7 @@ async function main(argv: string[]): Promise<number> {
   const projectRoot = resolve(values.project ?? '.');
   if (command === 'build-image') {
     const started = performance.now();
-    const r = await buildImage({ workspaceRoot, projectRoot, projectName: values.name, options: json(values.options, '--options'), report });
+    const r = await buildImage({ workspaceRoot, projectRoot, projectName: values.name, options: json(values.options, '--options'), report, signal });
     for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);
     for (const line of buildNotes(r, process.env, workspaceRoot)) process.stderr.write(line + '\n');
     for (const img of r.images) process.stdout.write(`${img.name}@${img.digest} ${img.output.join(' ')}\n`);
@@ -97,7 +104,7 @@ async function main(argv: string[]): Promise<number> {
   }
   if (command === 'push') {
     const started = performance.now();
-    const pushed = await pushImages({ workspaceRoot, projectRoot, projectName: values.name, buildOptions: json(values.options, '--options'), options: json(values['push-options'], '--push-options'), report });
+    const pushed = await pushImages({ workspaceRoot, projectRoot, projectName: values.name, buildOptions: json(values.options, '--options'), options: json(values['push-options'], '--push-options'), report, signal });
     for (const img of pushed) for (const ref of img.refs) process.stdout.write(`${ref.repository}:${ref.tag}@${ref.digest}\n`);
     const b = pushed.reduce((n, i) => ({ up: n.up + i.blobs.uploaded, mnt: n.mnt + i.blobs.mounted, ms: n.ms + i.ms }), { up: 0, mnt: 0, ms: 0 });
     process.stderr.write(`pushed in ${formatMs(performance.now() - started)} (registry ${formatMs(b.ms)}; ${b.up} blobs uploaded, ${b.mnt} mounted)\n`);
@@ -113,9 +120,15 @@ async function main(argv: string[]): Promise<number> {
   return command ? 2 : 0;
 }
 
-main(process.argv.slice(2)).then(
+// Ctrl-C or a SIGTERM stops the build: its go processes die, and the exit code says why (130).
+const interrupt = abortOnSignals();
+main(process.argv.slice(2), interrupt.signal).then(
   (code) => process.exit(code),
   (err: unknown) => {
+    if (interrupt.signal.aborted) {
+      process.stderr.write(`error: ${(interrupt.signal.reason as Error).message}\n`);
+      process.exit(130);
+    }
     if ((err as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {
       process.stderr.write(`error: ${(err as Error).message}\n\n${USAGE}`);
       process.exit(2);

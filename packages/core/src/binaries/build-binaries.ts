@@ -1,15 +1,16 @@
 import { promises as fs } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { executableSuffix, formatPlatform, platformFolder, platformFromGoEnv } from '../platform/platform';
+import type { Target } from '../go/targets';
+import { executableSuffix, formatPlatform, platformFolder, type Platform } from '../platform/platform';
 import { writeFileAtomic } from '../util/fs-atomic';
 import { exportNode } from './export';
 import { buildBinariesOptionsSchema, parseOptions } from './options';
-import { pinFuncYaml, type FuncYamlPins } from '../functions/func-yaml';
-import { toolchainPins } from '../functions/function';
+import type { FuncYamlPins } from '../functions/func-yaml';
+import { pinFunction } from '../functions/function';
 import type { ResolvedSource } from '../functions/git-source';
-import { settleAll, throwFailures, withSession, type BuildRequest } from './session';
+import { settleAll, throwFailures, withBuild, type Build, type BuildRequest } from './build';
 
-export { BuildFailedError, defaultCacheDir, type BuildRequest } from './session';
+export { BuildFailedError, defaultCacheDir, type BuildRequest } from './build';
 export type BuildBinariesRequest = BuildRequest;
 
 export interface Artifact {
@@ -43,37 +44,41 @@ export interface BuildBinariesResult {
  */
 export async function buildBinaries(req: BuildRequest): Promise<BuildBinariesResult> {
   const opts = parseOptions(buildBinariesOptionsSchema, req.options, 'build-binaries');
-  return withSession(req, opts, (tc) => [platformFromGoEnv(tc.env)], async (s) => {
+  return withBuild(req, { settings: opts }, async (b) => {
     const outputPath = resolve(req.workspaceRoot, opts.outputPath ?? join(relative(req.workspaceRoot, req.projectRoot), 'bin'));
-    const jobs = s.targets.flatMap((target) =>
-      s.platforms.map(async (platform): Promise<Artifact> => {
-        const compiled = await s.compile(target, platform);
-        const rel = join(platformFolder(platform), target.name + executableSuffix(platform));
-        const blob = compiled.files.binary;
-        await s.runner.run(exportNode(blob, join(outputPath, rel), relative(req.workspaceRoot, join(outputPath, rel)), s.store.statMemo));
-        return {
-          target: target.pattern,
-          name: target.name,
-          importPath: compiled.data.importPath,
-          platform: formatPlatform(platform),
-          path: rel.split('\\').join('/'),
-          sha256: blob.digest.slice(7),
-          size: blob.size,
-          goVersion: compiled.data.goVersion,
-          cached: compiled.cached,
-        };
-      }),
-    );
+    const jobs = b.plan.targets.flatMap((target) => b.plan.platforms.map((platform) => artifact(b, { target, platform, outputPath })));
     const { values: artifacts, failures } = await settleAll(jobs);
+    b.signal?.throwIfAborted();
     artifacts.sort((a, b) => (a.target + a.platform < b.target + b.platform ? -1 : 1));
     const manifest = JSON.stringify(artifacts, null, 2) + '\n';
     const manifestPath = join(outputPath, 'artifacts.json');
     // Rewritten only when it changes: a no-op build touches nothing in the output folder.
     if ((await fs.readFile(manifestPath, 'utf8').catch(() => '')) !== manifest) await writeFileAtomic(manifestPath, manifest);
     throwFailures(failures, jobs.length);
-    const pinned = s.fn?.funcYaml ? await pinFuncYaml(s.fn.funcYaml, toolchainPins(s.tc)) : undefined;
-    return { outputPath, ...(s.source ? { source: s.source } : {}), ...(pinned ? { pinned } : {}), artifacts, built: artifacts.filter((a) => !a.cached).length, cached: artifacts.filter((a) => a.cached).length };
+    const pinned = await pinFunction(b.plan.fn, b.plan.tc);
+    const { source } = b.plan;
+    return { outputPath, ...(source ? { source } : {}), ...(pinned ? { pinned } : {}), artifacts, built: artifacts.filter((a) => !a.cached).length, cached: artifacts.filter((a) => a.cached).length };
   });
+}
+
+/** compile(T, P) → export(T, P): one binary in the output folder. */
+async function artifact(b: Build, o: { target: Target; platform: Platform; outputPath: string }): Promise<Artifact> {
+  const { target, platform, outputPath } = o;
+  const compiled = await b.compile(target, platform);
+  const rel = join(platformFolder(platform), target.name + executableSuffix(platform));
+  const blob = compiled.files.binary;
+  await b.runner.run(exportNode(blob, join(outputPath, rel), relative(b.plan.workspaceRoot, join(outputPath, rel)), b.store.statMemo));
+  return {
+    target: target.pattern,
+    name: target.name,
+    importPath: compiled.data.importPath,
+    platform: formatPlatform(platform),
+    path: rel.split('\\').join('/'),
+    sha256: blob.digest.slice(7),
+    size: blob.size,
+    goVersion: compiled.data.goVersion,
+    cached: compiled.cached,
+  };
 }
 
 export { CompileError } from './compile';

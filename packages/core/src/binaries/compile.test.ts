@@ -79,6 +79,7 @@ function nodeFor(i: Inputs) {
       },
     ],
     dirs: [],
+    std: [],
   });
   // A fresh memo per key, as a new build would have.
   return compileNode({ tc: i.tc, module, target, platform: i.platform, settings: i.settings, modulesKey: Promise.resolve(i.modulesKey), listing, memo: StatMemo.inMemory() });

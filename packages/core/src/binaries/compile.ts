@@ -22,7 +22,7 @@ export interface CompileSettings {
 }
 
 /** Env that changes a cgo build: the C toolchain and its flags. */
-const CGO_ENV_VARS = ['CC', 'CXX', 'CGO_CFLAGS', 'CGO_CPPFLAGS', 'CGO_CXXFLAGS', 'CGO_FFLAGS', 'CGO_LDFLAGS', 'PKG_CONFIG'];
+export const CGO_ENV_VARS = ['CC', 'CXX', 'CGO_CFLAGS', 'CGO_CPPFLAGS', 'CGO_CXXFLAGS', 'CGO_FFLAGS', 'CGO_LDFLAGS', 'PKG_CONFIG'];
 
 export class CompileError extends FnbuildError {
   override name = 'CompileError';
@@ -56,6 +56,8 @@ export function compileNode(args: {
   modulesKey: Promise<string>;
   listing: () => Promise<PackageListing>;
   memo: StatMemo;
+  /** What must be done before this compile runs (stdlib(P)); a cache hit needs none of it. */
+  before?: () => Promise<unknown>;
 }): Node<CompileData> {
   const { tc, module, target, platform, settings } = args;
   const platformEnv = { ...goEnvFor(platform), CGO_ENABLED: settings.cgo ? '1' : '0' };
@@ -99,16 +101,17 @@ export function compileNode(args: {
     id,
     label: `compile ${target.name} ${formatPlatform(platform)}`,
     key: async () => (await resolve()).key,
-    async run(scratch) {
+    ...(args.before ? { before: args.before } : {}),
+    async run(scratch, signal) {
       const { importPath } = await resolve();
       const out = join(scratch, target.name + executableSuffix(platform));
       const goArgs = ['build', '-trimpath', '-buildvcs=false', '-o', out, ...(target.entry ? [`-overlay=${target.entry.overlay}`] : []), ...settings.flags];
       if (settings.tags.length) goArgs.push(`-tags=${settings.tags.join(',')}`);
       if (settings.ldflags) goArgs.push(`-ldflags=${settings.ldflags}`);
       goArgs.push('--', target.pattern);
-      const r = await run(tc.go, goArgs, { cwd: module.dir, env: { ...tc.processEnv, ...platformEnv } });
+      const r = await run(tc.go, goArgs, { cwd: module.dir, env: { ...tc.processEnv, ...platformEnv }, signal });
       if (r.exitCode !== 0) throw new CompileError(target, platform, (r.stderr || r.stdout).trim());
-      return { data: { importPath, goVersion: tc.version }, files: { binary: out } };
+      return { data: { importPath, goVersion: tc.version }, paths: { binary: out } };
     },
   };
 }

@@ -32,7 +32,7 @@ function outputNode(key = KEY, content = OUTPUT) {
       node.runs++;
       const out = join(scratch, 'out.bin');
       writeFileSync(out, content);
-      return { data: { n: 42 }, files: { binary: out } };
+      return { data: { n: 42 }, paths: { binary: out } };
     },
   };
   return node;

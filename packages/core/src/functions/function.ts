@@ -1,13 +1,14 @@
 import { z } from 'zod';
 import type { Store } from '../cache/store';
+import type { Runner } from '../graph/node';
 import type { GoModule } from '../go/module';
 import { patternFor } from '../go/packages';
 import type { Target } from '../go/targets';
 import type { Toolchain } from '../go/toolchain';
 import { FnbuildError } from '../util/errors';
 import { FRAMEWORK_MODULE, writeEntrypoint, type Entrypoint } from './entrypoint';
-import type { FuncYaml } from './func-yaml';
-import { checkHandler, readFunctionPackage, soleHandler } from './handler';
+import { pinFuncYaml, type FuncYaml, type FuncYamlPins } from './func-yaml';
+import { checkHandler, functionPackageNode, soleHandler } from './handler';
 
 /** The options that make a project a function project, shared by every command. */
 export const functionSettings = {
@@ -74,6 +75,7 @@ export function toolchainPins(tc: Toolchain): { runtime: string; build_image: st
 export async function planFunction(args: {
   tc: Toolchain;
   store: Store;
+  runner: Runner;
   module: GoModule;
   packageDir: string;
   functionName?: string;
@@ -83,7 +85,7 @@ export async function planFunction(args: {
 }): Promise<FunctionProject> {
   const { tc, store, module, packageDir, funcYaml } = args;
   if (funcYaml) checkToolchainPins(funcYaml, tc);
-  const pkg = await readFunctionPackage(tc, store, packageDir);
+  const pkg = (await args.runner.run(functionPackageNode(tc, store, packageDir))).data;
   const framework = pkg.imports.includes(`${FRAMEWORK_MODULE}/functions`);
   let functionName = args.functionName;
   if (!framework) functionName = functionName ? checkHandler(pkg.declarations, functionName, packageDir).name : soleHandler(pkg.declarations, packageDir);
@@ -99,4 +101,46 @@ export async function planFunction(args: {
   // The project's name, as for the image: for a git source packageDir is in the cache (…/<commit>[/subPath]).
   const name = funcYaml?.data.name.split('/').pop() ?? args.displayName;
   return { functionName, framework, funcYaml, entry, target: { pattern: patternFor(module.dir, entry.dir), dir: entry.dir, name, entry } };
+}
+
+/** What a function gives its image, before the build's options (which win where they are set). */
+export interface FunctionImage {
+  /** func.yaml's name. */
+  name?: string;
+  /** func.yaml's run_image ("scratch" included): it wins over the baseImage option, which only fills a missing pin. */
+  base?: string;
+  /** func.yaml's version, the one tag. */
+  tags?: string[];
+  entrypoint?: string[];
+  cmd?: string[];
+  /** Fn's layout (`entrypoint: ./func` runs the binary "func" from /function), unless the options place the binary themselves. */
+  layout?: { binaryPath: string; workingDir: string };
+  /** func.yaml's config, and FUNCTION_TARGET for the functions framework. */
+  env: Record<string, string>;
+}
+
+const words = (v?: string) => v?.trim().split(/\s+/).filter(Boolean);
+
+export function functionImage(fn: FunctionProject): FunctionImage {
+  const fy = fn.funcYaml?.data;
+  const relative = /^\.\/[A-Za-z0-9._-]+$/.exec(words(fy?.entrypoint)?.[0] ?? '')?.[0];
+  return {
+    ...(fy?.name ? { name: fy.name } : {}),
+    ...(fy?.run_image ? { base: fy.run_image } : {}),
+    ...(fy?.version ? { tags: [fy.version] } : {}),
+    entrypoint: words(fy?.entrypoint),
+    cmd: words(fy?.cmd),
+    ...(relative ? { layout: { binaryPath: `/function/${relative.slice(2)}`, workingDir: '/function' } } : {}),
+    env: { ...(fn.framework && fn.functionName ? { FUNCTION_TARGET: fn.functionName } : {}), ...(fy?.config ?? {}) },
+  };
+}
+
+/**
+ * The first build pins what it used into func.yaml (the toolchain; for an image, its base
+ * by digest); later builds read the pins back. Nothing to do without a func.yaml.
+ */
+export async function pinFunction(fn: FunctionProject | undefined, tc: Toolchain, base?: { name?: string; digest?: string }): Promise<FuncYamlPins | undefined> {
+  if (!fn?.funcYaml) return undefined;
+  const runImage = base && (base.name ? (base.name.includes('@') ? base.name : `${base.name}@${base.digest}`) : 'scratch');
+  return pinFuncYaml(fn.funcYaml, { ...toolchainPins(tc), ...(runImage ? { run_image: runImage } : {}) });
 }

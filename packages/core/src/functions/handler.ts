@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { validatedMemo } from '../cache/memo';
 import { parseGoHead } from '../go/source';
 import type { Store } from '../cache/store';
+import type { Node } from '../graph/node';
 import type { Toolchain } from '../go/toolchain';
 import { run } from '../process/run';
 import { FnbuildError } from '../util/errors';
@@ -80,14 +81,27 @@ export interface FunctionPackage {
   declarations: Declaration[];
 }
 
-/** The package in `dir` and its exported functions and variables, memoized on its files. */
-export async function readFunctionPackage(tc: Toolchain, store: Store, dir: string): Promise<FunctionPackage> {
+/**
+ * function-package(dir): the package in `dir` and its exported functions and variables
+ * (`go list -find`, `go doc`), reused while the package's files are unchanged. No cache key:
+ * its validity is those files, which the memo checks; the id makes it once per build.
+ */
+export function functionPackageNode(tc: Toolchain, store: Store, dir: string): Node<FunctionPackage> {
+  return {
+    kind: 'function-package',
+    id: `function-package ${dir}`,
+    label: `function ${dir}`,
+    run: async (_scratch, signal) => ({ data: await readFunctionPackage(tc, store, dir, signal) }),
+  };
+}
+
+async function readFunctionPackage(tc: Toolchain, store: Store, dir: string, signal?: AbortSignal): Promise<FunctionPackage> {
   const key = keyOf({ kind: 'function-package', v: 2, go: tc.version, dir, flags: tc.env.GOFLAGS ?? '' });
   const { value } = await validatedMemo(store, key, async () => {
     // Both read only the package's own files: run them side by side.
     const [list, doc] = await Promise.all([
-      run(tc.go, ['list', '-find', '-json=ImportPath,Name,GoFiles', '.'], { cwd: dir, env: tc.processEnv }),
-      run(tc.go, ['doc', '-short', '.'], { cwd: dir, env: tc.processEnv }),
+      run(tc.go, ['list', '-find', '-json=ImportPath,Name,GoFiles', '.'], { cwd: dir, env: tc.processEnv, signal }),
+      run(tc.go, ['doc', '-short', '.'], { cwd: dir, env: tc.processEnv, signal }),
     ]);
     if (list.exitCode !== 0) throw new FnbuildError(`cannot read the Go package in ${dir}:\n${list.stderr.trim()}`, 'A function project is a folder holding a Go package that exports the function.');
     const pkg = JSON.parse(list.stdout) as { ImportPath: string; Name: string; GoFiles?: string[] };

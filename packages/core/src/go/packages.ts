@@ -1,7 +1,12 @@
 import { promises as fs } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
+import { validatedMemo } from '../cache/memo';
+import type { Store } from '../cache/store';
+import type { Node } from '../graph/node';
+import { formatPlatform, goEnvFor, type Platform } from '../platform/platform';
 import { run } from '../process/run';
 import { FnbuildError } from '../util/errors';
+import { keyOf } from '../util/hash';
 import { parseJsonStream } from '../util/json-stream';
 import type { Toolchain } from './toolchain';
 import type { WatchedDir } from '../cache/memo';
@@ -31,6 +36,8 @@ export interface PackageListing {
    * every folder an embed pattern reaches into.
    */
   dirs: WatchedDir[];
+  /** The standard-library packages the targets build from, sorted: what stdlib(P) compiles first. */
+  std: string[];
 }
 
 interface ListedPackage {
@@ -56,13 +63,11 @@ const under = (path: string, root: string | undefined) => !!root && (path === ro
  */
 export async function listTargets(
   tc: Toolchain,
-  moduleDir: string,
-  patterns: string[],
-  env: Record<string, string | undefined>,
-  listFlags: string[],
+  o: { moduleDir: string; patterns: string[]; env: Record<string, string | undefined>; listFlags: string[]; signal?: AbortSignal },
 ): Promise<PackageListing> {
-  const args = ['list', '-e', '-deps', `-json=${FIELDS.join(',')}`, ...listFlags, '--', ...patterns];
-  const r = await run(tc.go, args, { cwd: moduleDir, env });
+  const { moduleDir, patterns } = o;
+  const args = ['list', '-e', '-deps', `-json=${FIELDS.join(',')}`, ...o.listFlags, '--', ...patterns];
+  const r = await run(tc.go, args, { cwd: moduleDir, env: o.env, signal: o.signal });
   if (r.exitCode !== 0) {
     throw new FnbuildError(`go list failed in ${moduleDir}:\n${r.stderr.trim()}`, 'Fix the module (try `go list ./...` there) and build again.');
   }
@@ -106,7 +111,45 @@ export async function listTargets(
       error: problems.length ? [...new Set(problems)].join('\n') : undefined,
     };
   });
-  return { targets, dirs: [...[...packageDirs].map((dir) => ({ dir, filesOnly: true as const })), ...[...dirs].sort()] };
+  const std = pkgs.filter((p) => p.Standard && !p.Error).map((p) => p.ImportPath).sort();
+  return { targets, dirs: [...[...packageDirs].map((dir) => ({ dir, filesOnly: true as const })), ...[...dirs].sort()], std };
+}
+
+/**
+ * go-list(P): the listing of every target for one platform, reused while the folders it
+ * read are unchanged (so a no-op build starts no go list). No cache key of its own: its
+ * validity is those folders, which the memo checks; the id makes it once per build.
+ */
+export function listingNode(o: {
+  tc: Toolchain;
+  store: Store;
+  moduleDir: string;
+  platform: Platform;
+  cgo: boolean;
+  /** go list flags that change what resolves: tags, -mod/-modfile, the function's -overlay. */
+  listFlags: string[];
+  patterns: string[];
+  modulesKey: Promise<string>;
+  /** A folder that exists only in the overlay (a function's entrypoint): not watched. */
+  virtualDir?: string;
+}): Node<PackageListing> {
+  const { tc, platform, cgo, listFlags, patterns } = o;
+  const id = formatPlatform(platform);
+  return {
+    kind: 'go-list',
+    id: `go-list ${id}`,
+    label: `go list ${id}`,
+    async run(_scratch, signal) {
+      const modules = await o.modulesKey;
+      const key = keyOf({ kind: 'go-list', v: 3, go: tc.version, dir: o.moduleDir, modules, platform: goEnvFor(platform), cgo, listFlags, patterns, goflags: tc.env.GOFLAGS ?? '' });
+      const env = { ...tc.processEnv, ...goEnvFor(platform), CGO_ENABLED: cgo ? '1' : '0' };
+      const { value } = await validatedMemo(o.store, key, async () => {
+        const listing = await listTargets(tc, { moduleDir: o.moduleDir, patterns, env, listFlags, signal });
+        return { value: listing, dirs: listing.dirs.filter((d) => (typeof d === 'string' ? d : d.dir) !== o.virtualDir) };
+      });
+      return { data: value };
+    },
+  };
 }
 
 async function subdirsOf(dir: string): Promise<string[]> {

@@ -27,6 +27,12 @@ export interface Target {
   entry?: { overlay: string; digest: string };
 }
 
+/** `dir` and every folder below it that go would look for packages in (not ., _ or testdata ones). */
+export async function packageDirsUnder(dir: string): Promise<string[]> {
+  const st = await fs.stat(dir).catch(() => undefined);
+  return st?.isDirectory() ? subdirs(dir) : [];
+}
+
 async function subdirs(dir: string): Promise<string[]> {
   let entries;
   try {

@@ -2,7 +2,8 @@ import { constants, promises as fs } from 'node:fs';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { pureMemo } from '../cache/pure-memo';
 import type { Store } from '../cache/store';
-import { run } from '../process/run';
+import type { Node } from '../graph/node';
+import { run, runOk } from '../process/run';
 import { FnbuildError } from '../util/errors';
 import { keyOf, sha256 } from '../util/hash';
 
@@ -149,4 +150,19 @@ export const MODULE_ENV_VARS = ['GOFLAGS', 'GOPROXY', 'GOPRIVATE', 'GONOPROXY', 
 
 export function pickEnv(env: GoEnv, names: readonly string[]): Record<string, string> {
   return Object.fromEntries(names.map((n) => [n, env[n] ?? '']));
+}
+
+/** dist-list(go): the platforms this toolchain can build (`go tool dist list`), cached by the toolchain. */
+export function distListNode(tc: Toolchain): Node<string[]> {
+  const goroot = tc.env.GOROOT ?? '';
+  return {
+    kind: 'dist-list',
+    id: `dist-list ${goroot}`,
+    label: `dist list ${tc.version}`,
+    key: async () => keyOf({ kind: 'dist-list', v: 2, go: tc.version, goroot }),
+    async run(_scratch, signal) {
+      const out = await runOk(tc.go, ['tool', 'dist', 'list'], { cwd: goroot || '/', env: tc.processEnv, signal });
+      return { data: out.split('\n').map((s) => s.trim()).filter(Boolean) };
+    },
+  };
 }

@@ -21,7 +21,7 @@ function fileNode(key: string | undefined, content: string, data: unknown = { co
   const run = jest.fn(async (scratch: string) => {
     const out = join(scratch, 'out.txt');
     writeFileSync(out, content);
-    return { data, files: { out } };
+    return { data, paths: { out } };
   });
   const node: Node<unknown> = { kind: 'compile', id: `n ${key}`, label: 'compile x', run, ...(key ? { key: async () => key } : {}) };
   return { node, run };

@@ -11,10 +11,10 @@ export type Reporter = (event: NodeEvent) => void;
 /** Tells the reporter how each node ended: built or cached, and how long it took. */
 export function reportingRunner(inner: Runner, report: Reporter): Runner {
   return {
-    async run<T>(node: Node<T>): Promise<Outcome<T>> {
+    async run<T>(node: Node<T>, signal?: AbortSignal): Promise<Outcome<T>> {
       const started = performance.now();
       try {
-        const out = await inner.run(node);
+        const out = await inner.run(node, signal);
         report({ state: 'done', kind: node.kind, label: node.label, cached: out.cached, ...(out.remote ? { remote: true } : {}), ms: out.ms });
         return out;
       } catch (error) {

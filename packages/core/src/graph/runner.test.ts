@@ -26,7 +26,7 @@ describe('directRunner', () => {
         scratchSeen = scratch;
         writeFileSync(join(scratch, 'bin'), 'ELF...');
         writeFileSync(join(scratch, 'unnamed'), 'left behind');
-        return { data: 7, files: { binary: join(scratch, 'bin') } };
+        return { data: 7, paths: { binary: join(scratch, 'bin') } };
       },
     };
     const out = await directRunner(store).run(n);
@@ -102,5 +102,56 @@ describe('buildRunner', () => {
     const out = await Promise.all(nodes.map((n) => runner.run(n)));
     expect(out.map((o) => o.data)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
     expect(max).toBe(2);
+  });
+});
+
+describe('the build signal', () => {
+  const waiting = (id: string, gate: Promise<void>, seen: (AbortSignal | undefined)[]): Node<string> => ({
+    kind: 'test',
+    id,
+    label: id,
+    async run(_scratch, signal) {
+      seen.push(signal);
+      await gate;
+      return { data: id };
+    },
+  });
+
+  test('reaches the running node, stops the ones waiting for a slot, and starts none after', async () => {
+    const controller = new AbortController();
+    const runner = buildRunner(store, { parallelism: 1, report: () => {}, signal: controller.signal });
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    const seen: (AbortSignal | undefined)[] = [];
+    const running = runner.run(waiting('a', gate, seen));
+    const queued = runner.run(waiting('b', gate, seen));
+    await sleep(5);
+    expect(seen).toEqual([controller.signal]); // a runs with the build's signal; b waits for the slot
+    const reason = new Error('stop');
+    controller.abort(reason);
+    await expect(queued).rejects.toBe(reason);
+    open(); // a node that ignores its signal still finishes; its slot goes to nobody
+    await expect(running).resolves.toMatchObject({ data: 'a' });
+    await expect(runner.run(waiting('c', gate, seen))).rejects.toBe(reason);
+    expect(seen).toHaveLength(1);
+  });
+});
+
+describe('before: a node\'s prerequisites', () => {
+  const K = 'ab'.repeat(32);
+  const leaf = (id: string, ran: string[]): Node<string> => ({ kind: 'test', id, label: id, key: async () => `${K.slice(0, 62)}${id.padStart(2, '0')}`, run: async () => (ran.push(id), { data: id }) });
+
+  test('run before the node only when it has to run, through the same runner, without holding its slot', async () => {
+    // One slot: were the prerequisite awaited inside the node's slot, this would never finish.
+    const runner = buildRunner(store, { parallelism: 1, report: () => {} });
+    const ran: string[] = [];
+    const node = (id: string): Node<string> => ({ ...leaf(id, ran), before: () => runner.run(leaf('p1', ran)) });
+    expect((await runner.run(node('n1'))).data).toBe('n1');
+    expect(ran).toEqual(['p1', 'n1']);
+    // A cache hit needs none of its prerequisites: a fresh build (fresh runner) of the same node runs nothing.
+    const again = buildRunner(store, { parallelism: 1, report: () => {} });
+    const hit = await again.run({ ...leaf('n1', ran), before: () => again.run(leaf('p2', ran)) });
+    expect(hit.cached).toBe(true);
+    expect(ran).toEqual(['p1', 'n1']);
   });
 });

@@ -1,25 +1,26 @@
 import { promises as fs } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { parseOptions } from '../binaries/options';
-import { settleAll, throwFailures, withSession, type BuildRequest } from '../binaries/session';
-import { expandTemplate } from '../build/templates';
+import { settleAll, throwFailures, withBuild, type Build, type BuildRequest } from '../binaries/build';
 import type { BlobRef } from '../cache/store';
-import type { Outcome } from '../graph/node';
+import type { Node, Outcome } from '../graph/node';
 import { imageAnnotations, isoTime } from '../oci/image';
 import { writeDockerArchive, writeLayout, writeOciArchive, type LayoutBlob } from '../oci/layout';
 import { checkTag } from '../oci/reference';
-import { layerTypeFor } from '../oci/media-types';
+import { layerTypeFor, type LayerMediaType } from '../oci/media-types';
 import { blobOf, type Descriptor } from '../oci/types';
-import { formatPlatform, parsePlatform, platformFolder, samePlatform, type Platform } from '../platform/platform';
-import { pinFuncYaml, type FuncYamlPins } from '../functions/func-yaml';
+import type { Target } from '../go/targets';
+import type { PlanInput } from '../plan/plan';
+import { formatPlatform, platformFolder, samePlatform, type Platform } from '../platform/platform';
+import type { FuncYamlPins } from '../functions/func-yaml';
 import type { ResolvedSource } from '../functions/git-source';
-import { toolchainPins } from '../functions/function';
+import { pinFunction } from '../functions/function';
 import { FnbuildError } from '../util/errors';
 import { writeFileAtomic } from '../util/fs-atomic';
 import { imageNode, indexNode, platformLabel } from './assemble';
 import { scratch, type Base, type PlatformBase } from './base';
 import { binaryLayerNode, filesLayerNode, type LayerData } from './layers';
-import { buildImageOptionsSchema } from './options';
+import { buildImageOptionsSchema, type BuildImageOptions } from './options';
 import { registryBase } from './registry-base';
 import { buildInfoNode, spdxDocument } from './sbom';
 
@@ -81,6 +82,12 @@ async function writeOutput(what: () => Promise<unknown>, path: string): Promise<
   }
 }
 
+/** build-image's options as a plan's: the go command's env is buildEnv (env is the image's). */
+export function imagePlanInput(opts: BuildImageOptions): PlanInput {
+  const { env: _imageEnv, buildEnv, ...settings } = opts;
+  return { settings: { ...settings, ...(buildEnv ? { env: buildEnv } : {}) }, image: opts };
+}
+
 /**
  * build-image: for each target, binaries (the compile graph of build-binaries) → a layer
  * per binary (cached by its digest) → image per platform over the base → index → output
@@ -88,177 +95,183 @@ async function writeOutput(what: () => Promise<unknown>, path: string): Promise<
  */
 export async function buildImage(req: BuildImageRequest): Promise<BuildImageResult> {
   const opts = parseOptions(buildImageOptionsSchema, req.options, 'build-image');
-  const ws = req.workspaceRoot;
-  const iidFile = opts.iidFile ? resolve(ws, opts.iidFile) : undefined;
-  if (iidFile) await fs.rm(iidFile, { force: true }); // a failed build leaves no stale image ID
-  const format = opts.format ?? 'oci-layout';
-  const { env: imageEnv, ...buildOpts } = opts;
+  await removeImageId(req.workspaceRoot, opts);
+  return withBuild(req, imagePlanInput(opts), (b) => imagesOf(b, opts));
+}
 
-  return withSession(req, buildOpts, () => [parsePlatform('linux/amd64')], async (s) => {
-    const info = await s.info();
-    const mtime = info.epoch;
-    const created = isoTime(mtime);
-    // A function's func.yaml pins the base (run_image); baseImage is what fills a missing pin.
-    const fy = s.fn?.funcYaml?.data;
-    const baseOption = fy?.run_image ?? opts.baseImage;
-    const baseRef = baseOption && baseOption !== 'scratch' ? baseOption : undefined;
-    const base: Base = baseRef ? await registryBase(baseRef, s, opts, ws) : scratch(s.runner, s.store, mtime);
-    try {
-      const { platforms, skipped } = choosePlatforms(s.platforms, base);
-      const warnings = skipped.length ? [`base image ${baseRef} has no ${skipped.map(formatPlatform).join(', ')}: not built`] : [];
+/** Before anything can fail: a failed build leaves no stale image ID behind. */
+export async function removeImageId(workspaceRoot: string, opts: BuildImageOptions): Promise<void> {
+  if (opts.iidFile) await fs.rm(resolve(workspaceRoot, opts.iidFile), { force: true });
+}
 
-      const tagTemplates = opts.tags ?? (fy?.version ? [fy.version] : ['latest', '{version}']);
-      const tags = [...new Set(await Promise.all(tagTemplates.map((t) => expandTemplate(t, 'tags', s.info, s.env, s.version))))];
-      tags.forEach(checkTag);
+/** What every image of one build shares. */
+interface ImageJob {
+  b: Build;
+  opts: BuildImageOptions;
+  image: NonNullable<Build['plan']['image']>;
+  base: Base;
+  platforms: Platform[];
+  mtime: number;
+  created: string;
+  annotations: Record<string, string>;
+  filesLayer: (mediaType: LayerMediaType) => Promise<Outcome<LayerData>>;
+  several: boolean;
+  format: string;
+}
 
-      const projectName = fy?.name ?? req.projectName ?? basename(req.projectRoot);
-      const words = (v?: string) => v?.trim().split(/\s+/).filter(Boolean);
-      // Fn's layout: `entrypoint: ./func` runs the binary "func" from /function.
-      const fnRelative = !opts.entrypoint && !opts.binaryPath && /^\.\/[A-Za-z0-9._-]+$/.exec(words(fy?.entrypoint)?.[0] ?? '')?.[0];
-      const binaryPathOption = opts.binaryPath ?? (fnRelative ? `/function/${fnRelative.slice(2)}` : undefined);
-      const workingDir = opts.workingDir ?? (fnRelative ? '/function' : undefined);
-      const config = {
-        entrypoint: opts.entrypoint ?? words(fy?.entrypoint),
-        cmd: opts.cmd ?? words(fy?.cmd),
-        // func.yaml's config is the function's environment; FUNCTION_TARGET tells the framework which function to serve.
-        env: { ...(s.fn?.framework && s.fn.functionName ? { FUNCTION_TARGET: s.fn.functionName } : {}), ...(fy?.config ?? {}), ...(imageEnv ?? {}) },
-      };
-      const several = s.targets.length > 1;
-      const filesLayers = new Map<string, Promise<Outcome<LayerData>>>();
-      const filesLayer = (mediaType: ReturnType<typeof layerTypeFor>) => {
-        let p = filesLayers.get(mediaType);
-        if (!p) {
-          p = filesLayerNode({ projectRoot: req.projectRoot, files: opts.files!, memo: s.store.statMemo, mtime, mediaType, store: s.store }).then((n) => s.runner.run(n));
-          filesLayers.set(mediaType, p);
-        }
-        return p;
-      };
-      const annotations = imageAnnotations({
-        source: info.source,
-        revision: info.commit !== 'unknown' ? info.commit : undefined,
-        version: s.version ?? info.version,
-        created,
-        baseName: base.name,
-        baseDigest: base.digest,
-      });
+/** The images of a build planned with imagePlanInput (push builds them inside its own build); removeImageId comes first. */
+export async function imagesOf(b: Build, opts: BuildImageOptions): Promise<BuildImageResult> {
+  const image = b.plan.image;
+  if (!image) throw new Error('imagesOf needs a build planned with imagePlanInput');
+  const ws = b.plan.workspaceRoot;
+  const info = await b.info();
+  const mtime = info.epoch;
+  const created = isoTime(mtime);
+  const base: Base = image.base ? await registryBase(image.base, { env: b.plan.env, store: b.store, platforms: b.plan.platforms }, opts, ws) : scratch(b.runner, b.store, mtime);
+  try {
+    const { platforms, skipped } = choosePlatforms(b.plan.platforms, base);
+    const warnings = skipped.length ? [`base image ${image.base} has no ${skipped.map(formatPlatform).join(', ')}: not built`] : [];
+    image.tags.forEach(checkTag);
+    const annotations = imageAnnotations({
+      source: info.source,
+      revision: info.commit !== 'unknown' ? info.commit : undefined,
+      version: b.plan.version ?? info.version,
+      created,
+      baseName: base.name,
+      baseDigest: base.digest,
+    });
+    const filesLayer = filesLayerOnce(b, opts, mtime);
+    const job: ImageJob = { b, opts, image, base, platforms, mtime, created, annotations, filesLayer, several: b.plan.targets.length > 1, format: opts.format ?? 'oci-layout' };
+    const { values: images, failures } = await settleAll(b.plan.targets.map((t) => targetImage(job, t)));
+    b.signal?.throwIfAborted();
+    throwFailures(failures, b.plan.targets.length);
+    images.sort((x, y) => (x.name < y.name ? -1 : 1));
+    const pinned = await pinFunction(b.plan.fn, b.plan.tc, { name: base.name, digest: base.digest });
+    if (opts.metadataFile) await writeFileAtomic(resolve(ws, opts.metadataFile), JSON.stringify({ images }, null, 2) + '\n');
+    if (opts.iidFile) await writeFileAtomic(resolve(ws, opts.iidFile), images.map((i) => i.digest).join('\n') + '\n');
+    const { source } = b.plan;
+    return { images, warnings, ...(source ? { source } : {}), ...(pinned ? { pinned } : {}) };
+  } finally {
+    await base.close?.();
+  }
+}
 
-      const jobs = s.targets.map(async (target): Promise<BuiltImage> => {
-        const name = several ? `${opts.imageName ?? projectName}-${target.name}` : (opts.imageName ?? projectName);
-        const binaryPath = (binaryPathOption ?? '/app/{name}').split('{name}').join(target.name);
-        const perPlatform = await settleAll(
-          platforms.map(async (p) => {
-            const compiled = await s.compile(target, p);
-            const pb: PlatformBase = await base.forPlatform(p);
-            const mediaType = layerTypeFor(pb.manifestMediaType);
-            const layers: Outcome<LayerData>[] = [];
-            if (opts.files?.length) layers.push(await filesLayer(mediaType));
-            const label = platformLabel(name, p);
-            layers.push(await s.runner.run(binaryLayerNode({ binary: compiled.files.binary, path: binaryPath, label: `layer ${label}`, mtime, mediaType, store: s.store })));
-            const img = await s.runner.run(
-              imageNode({
-                store: s.store,
-                label,
-                platform: p,
-                base: pb,
-                layers: layers.map((l) => l.data),
-                config: {
-                  entrypoint: config.entrypoint ?? [binaryPath],
-                  cmd: config.cmd,
-                  env: Object.keys(config.env).length ? config.env : undefined,
-                  user: opts.user ?? '65532:65532',
-                  workingDir,
-                  ports: opts.ports,
-                  labels: opts.labels,
-                  created,
-                  history: layers.map((_layer, i) => ({ created_by: i === layers.length - 1 ? `nx-fnbuild: ${target.pattern} → ${binaryPath}` : 'nx-fnbuild: files' })),
-                },
-                annotations,
-              }),
-            );
-            return { platform: p, pb, layers, img, binary: compiled.files.binary };
-          }),
-        );
-        throwFailures(perPlatform.failures, platforms.length);
-        const built = perPlatform.values.sort((a, b) => platforms.indexOf(a.platform) - platforms.indexOf(b.platform));
-
-        const ownBlobs = (b: (typeof built)[number]): LayoutBlob[] => [b.img.files.config, b.img.files.manifest, ...b.layers.map((l) => l.files.layer)];
-        const baseBlobs = async (b: (typeof built)[number]): Promise<BlobRef[]> => Promise.all(b.pb.layers.map((l) => l.blob()));
-        let top: Descriptor;
-        let topBlob: BlobRef;
-        if (built.length === 1) {
-          top = built[0].img.data.manifest;
-          topBlob = built[0].img.files.manifest;
-        } else {
-          const idx = await s.runner.run(indexNode({ store: s.store, label: name, manifests: built.map((b) => b.img.data.manifest), annotations, baseManifestMediaType: built[0].pb.manifestMediaType }));
-          top = idx.data.index;
-          topBlob = idx.files.index;
-        }
-
-        const outputs = outputsFor({ format, ws, optionPath: opts.outputPath, name, targetName: target.name, several, platforms: built.map((b) => b.platform) });
-        await s.runner.run({
-          kind: 'output',
-          id: `output ${name}`,
-          label: `${format} ${outputs.map((o) => o.slice(ws.length + 1)).join(', ')}`,
-          async run() {
-            if (format === 'docker-archive') {
-              for (const [i, b] of built.entries()) {
-                const read = async (ref: BlobRef, mt: string) => blobOf(await fs.readFile(ref.path), mt);
-                await writeOutput(
-                  async () =>
-                    writeDockerArchive(outputs[i], {
-                      manifest: await read(b.img.files.manifest, b.img.data.manifest.mediaType),
-                      config: await read(b.img.files.config, b.img.data.config.mediaType),
-                      layers: [...(await baseBlobs(b)), ...b.layers.map((l) => l.files.layer)],
-                      repoTags: tags.map((t) => `${name}:${t}`),
-                      mtime,
-                    }),
-                  outputs[i],
-                );
-              }
-              return { data: null };
-            }
-            const blobs: LayoutBlob[] = [topBlob];
-            for (const b of built) blobs.push(...ownBlobs(b), ...(await baseBlobs(b)));
-            const image = { top: { ...topBlob, mediaType: top.mediaType }, blobs, tags };
-            await writeOutput(() => (format === 'oci-archive' ? writeOciArchive(outputs[0], image, { mtime }) : writeLayout(outputs[0], image)), outputs[0]);
-            return { data: null };
-          },
-        });
-
-        let sbom: string | undefined;
-        if (opts.sbom !== false) {
-          const infos = await Promise.all(built.map((b) => s.runner.run(buildInfoNode(s.tc, b.binary, platformLabel(name, b.platform)))));
-          sbom = `${outputs[0].replace(/(-[a-z0-9_.]+)?\.tar$/, '')}.spdx.json`;
-          const doc = spdxDocument({ imageName: name, created, infos: infos.map((i) => i.data) });
-          await writeOutput(() => writeFileAtomic(sbom!, doc), sbom);
-        }
-        return {
-          name,
-          target: target.pattern,
-          digest: top.digest,
-          mediaType: top.mediaType,
-          tags,
-          platforms: built.map((b) => ({ platform: formatPlatform(b.platform), digest: b.img.data.manifest.digest, config: b.img.data.config.digest })),
-          format,
-          output: outputs,
-          sbom,
-          base: base.name ? { name: base.name, digest: base.digest } : undefined,
-        };
-      });
-      const { values: images, failures } = await settleAll(jobs);
-      throwFailures(failures, jobs.length);
-      images.sort((a, b) => (a.name < b.name ? -1 : 1));
-      let pinned: FuncYamlPins | undefined;
-      if (s.fn?.funcYaml) {
-        // The first build pins what it used; later builds read the pins back (see func-yaml.ts).
-        const runImage = base.name ? (base.name.includes('@') ? base.name : `${base.name}@${base.digest}`) : 'scratch';
-        pinned = await pinFuncYaml(s.fn.funcYaml, { ...toolchainPins(s.tc), run_image: runImage });
-      }
-      if (opts.metadataFile) await writeFileAtomic(resolve(ws, opts.metadataFile), JSON.stringify({ images }, null, 2) + '\n');
-      if (iidFile) await writeFileAtomic(iidFile, images.map((i) => i.digest).join('\n') + '\n');
-      return { images, warnings, ...(s.source ? { source: s.source } : {}), ...(pinned ? { pinned } : {}) };
-    } finally {
-      await base.close?.();
+/** The files layer, one per layer media type (a base's manifest type decides it). */
+function filesLayerOnce(b: Build, opts: BuildImageOptions, mtime: number): ImageJob['filesLayer'] {
+  const layers = new Map<string, Promise<Outcome<LayerData>>>();
+  return (mediaType) => {
+    let p = layers.get(mediaType);
+    if (!p) {
+      p = filesLayerNode({ projectRoot: b.plan.projectRoot, files: opts.files!, memo: b.store.statMemo, mtime, mediaType, store: b.store }).then((n) => b.runner.run(n));
+      layers.set(mediaType, p);
     }
-  });
+    return p;
+  };
+}
+
+/** One platform's image of a target: compile → (files layer) binary layer → image over the base. */
+async function platformImage(job: ImageJob, o: { target: Target; platform: Platform; name: string; binaryPath: string }) {
+  const { b, opts, image } = job;
+  const { target, platform: p, name, binaryPath } = o;
+  const compiled = await b.compile(target, p);
+  const pb: PlatformBase = await job.base.forPlatform(p);
+  const mediaType = layerTypeFor(pb.manifestMediaType);
+  const layers: Outcome<LayerData>[] = [];
+  if (opts.files?.length) layers.push(await job.filesLayer(mediaType));
+  const label = platformLabel(name, p);
+  layers.push(await b.runner.run(binaryLayerNode({ binary: compiled.files.binary, path: binaryPath, label: `layer ${label}`, mtime: job.mtime, mediaType, store: b.store })));
+  const config = {
+    entrypoint: image.entrypoint ?? [binaryPath],
+    cmd: image.cmd,
+    env: Object.keys(image.env).length ? image.env : undefined,
+    user: image.user,
+    workingDir: image.workingDir,
+    ports: opts.ports,
+    labels: opts.labels,
+    created: job.created,
+    history: layers.map((_layer, i) => ({ created_by: i === layers.length - 1 ? `nx-fnbuild: ${target.pattern} → ${binaryPath}` : 'nx-fnbuild: files' })),
+  };
+  const img = await b.runner.run(imageNode({ store: b.store, label, platform: p, base: pb, layers: layers.map((l) => l.data), config, annotations: job.annotations }));
+  return { platform: p, pb, layers, img, binary: compiled.files.binary };
+}
+
+type PlatformImage = Awaited<ReturnType<typeof platformImage>>;
+
+/** A target's image: one per platform, under an index when there are several, written out, with its SBOM. */
+async function targetImage(job: ImageJob, target: Target): Promise<BuiltImage> {
+  const { b, opts, image, platforms, format } = job;
+  const name = job.several ? `${image.name}-${target.name}` : image.name;
+  const binaryPath = image.binaryPath.split('{name}').join(target.name);
+  const perPlatform = await settleAll(platforms.map((platform) => platformImage(job, { target, platform, name, binaryPath })));
+  b.signal?.throwIfAborted();
+  throwFailures(perPlatform.failures, platforms.length);
+  const built = perPlatform.values.sort((x, y) => platforms.indexOf(x.platform) - platforms.indexOf(y.platform));
+  const { top, topBlob } = await topOf(job, name, built);
+  const ws = b.plan.workspaceRoot;
+  const outputs = outputsFor({ format, ws, optionPath: opts.outputPath, name, targetName: target.name, several: job.several, platforms: built.map((x) => x.platform) });
+  await b.runner.run(outputNode({ name, format, outputs, ws, built, top, topBlob, tags: image.tags, mtime: job.mtime }));
+  const sbom = opts.sbom === false ? undefined : await writeSbom(job, { name, built, output: outputs[0] });
+  return {
+    name,
+    target: target.pattern,
+    digest: top.digest,
+    mediaType: top.mediaType,
+    tags: image.tags,
+    platforms: built.map((x) => ({ platform: formatPlatform(x.platform), digest: x.img.data.manifest.digest, config: x.img.data.config.digest })),
+    format,
+    output: outputs,
+    sbom,
+    base: job.base.name ? { name: job.base.name, digest: job.base.digest } : undefined,
+  };
+}
+
+/** What the tags point at: the one manifest, or an index over several. */
+async function topOf(job: ImageJob, name: string, built: PlatformImage[]): Promise<{ top: Descriptor; topBlob: BlobRef }> {
+  if (built.length === 1) return { top: built[0].img.data.manifest, topBlob: built[0].img.files.manifest };
+  const { b, annotations } = job;
+  const idx = await b.runner.run(indexNode({ store: b.store, label: name, manifests: built.map((x) => x.img.data.manifest), annotations, baseManifestMediaType: built[0].pb.manifestMediaType }));
+  return { top: idx.data.index, topBlob: idx.files.index };
+}
+
+const baseBlobs = async (x: PlatformImage): Promise<BlobRef[]> => Promise.all(x.pb.layers.map((l) => l.blob()));
+
+/** output(T): the OCI layout, OCI archive or docker archives, written from the store. */
+function outputNode(o: { name: string; format: string; outputs: string[]; ws: string; built: PlatformImage[]; top: Descriptor; topBlob: BlobRef; tags: string[]; mtime: number }): Node<null> {
+  const { outputs, built, mtime } = o;
+  return {
+    kind: 'output',
+    id: `output ${o.name}`,
+    label: `${o.format} ${outputs.map((x) => x.slice(o.ws.length + 1)).join(', ')}`,
+    async run() {
+      if (o.format === 'docker-archive') {
+        const read = async (ref: BlobRef, mt: string) => blobOf(await fs.readFile(ref.path), mt);
+        for (const [i, x] of built.entries()) {
+          const archive = async () => ({
+            manifest: await read(x.img.files.manifest, x.img.data.manifest.mediaType),
+            config: await read(x.img.files.config, x.img.data.config.mediaType),
+            layers: [...(await baseBlobs(x)), ...x.layers.map((l) => l.files.layer)],
+            repoTags: o.tags.map((t) => `${o.name}:${t}`),
+            mtime,
+          });
+          await writeOutput(async () => writeDockerArchive(outputs[i], await archive()), outputs[i]);
+        }
+        return { data: null };
+      }
+      const blobs: LayoutBlob[] = [o.topBlob];
+      for (const x of built) blobs.push(x.img.files.config, x.img.files.manifest, ...x.layers.map((l) => l.files.layer), ...(await baseBlobs(x)));
+      const image = { top: { ...o.topBlob, mediaType: o.top.mediaType }, blobs, tags: o.tags };
+      await writeOutput(() => (o.format === 'oci-archive' ? writeOciArchive(outputs[0], image, { mtime }) : writeLayout(outputs[0], image)), outputs[0]);
+      return { data: null };
+    },
+  };
+}
+
+/** The SPDX SBOM beside the output, from the binaries' build info. */
+async function writeSbom(job: ImageJob, o: { name: string; built: PlatformImage[]; output: string }): Promise<string> {
+  const { b } = job;
+  const infos = await Promise.all(o.built.map((x) => b.runner.run(buildInfoNode(b.plan.tc, x.binary, platformLabel(o.name, x.platform)))));
+  const sbom = `${o.output.replace(/(-[a-z0-9_.]+)?\.tar$/, '')}.spdx.json`;
+  const doc = spdxDocument({ imageName: o.name, created: job.created, infos: infos.map((i) => i.data) });
+  await writeOutput(() => writeFileAtomic(sbom, doc), sbom);
+  return sbom;
 }

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import type { BuildSession } from '../binaries/session';
+import type { Store } from '../cache/store';
 import { formatPlatform, type Platform } from '../platform/platform';
 import { RegistryClient } from '../registry/client';
 import { resolveImage, type ResolvedImage } from '../registry/pull';
@@ -17,7 +17,12 @@ function credentialSources(env: Record<string, string | undefined>) {
  * that platform's manifest), manifests and configs come from the store by digest, and
  * layer blobs are downloaded only when an output has to hold them.
  */
-export async function registryBase(ref: string, s: BuildSession, opts: BuildImageOptions, workspaceRoot: string): Promise<Base & { close(): Promise<void> }> {
+export async function registryBase(
+  ref: string,
+  s: { env: Record<string, string | undefined>; store: Store; platforms: Platform[] },
+  opts: BuildImageOptions,
+  workspaceRoot: string,
+): Promise<Base & { close(): Promise<void> }> {
   const parsed = parseReference(ref);
   const client = new RegistryClient({
     insecureRegistries: opts.insecureRegistries,

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { ExecutorContext } from '@nx/devkit';
-import { isUserError } from '@nx-fnbuild/core';
+import { abortOnSignals, isUserError } from '@nx-fnbuild/core';
 
 export function projectRootOf(context: ExecutorContext): string {
   const name = context.projectName;
@@ -37,4 +37,14 @@ export function resolveTokens(options: Record<string, unknown>, context: Executo
 export function reportFailure(err: unknown): void {
   const text = isUserError(err) ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err);
   process.stderr.write(`\nnx-fnbuild: ${text}\n`);
+}
+
+/** Runs a build with a signal that SIGINT and SIGTERM abort (Ctrl-C, Nx stopping the task): its go processes die with it. */
+export async function interruptible<T>(build: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const interrupt = abortOnSignals();
+  try {
+    return await build(interrupt.signal);
+  } finally {
+    interrupt.dispose();
+  }
 }

@@ -1,19 +1,22 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { buildImage, consoleReporter, formatMs } from '@nx-fnbuild/core';
-import { projectRootOf, reportFailure, resolveTokens } from '../../utils/context';
+import { interruptible, projectRootOf, reportFailure, resolveTokens } from '../../utils/context';
 import { executorNotes } from '../../utils/notes';
 
 /** nx-fnbuild:build-image: a thin layer over the core's buildImage. */
 export default async function buildImageExecutor(options: Record<string, unknown>, context: ExecutorContext): Promise<{ success: boolean }> {
   const started = performance.now();
   try {
-    const r = await buildImage({
-      workspaceRoot: context.root,
-      projectRoot: projectRootOf(context),
-      projectName: context.projectName,
-      options: resolveTokens(options, context),
-      report: consoleReporter((line) => process.stdout.write(line + '\n')),
-    });
+    const r = await interruptible((signal) =>
+      buildImage({
+        workspaceRoot: context.root,
+        projectRoot: projectRootOf(context),
+        projectName: context.projectName,
+        options: resolveTokens(options, context),
+        report: consoleReporter((line) => process.stdout.write(line + '\n')),
+        signal,
+      }),
+    );
     process.stdout.write('\n');
     for (const img of r.images) {
       if (img.base) process.stdout.write(`base ${img.base.name}${img.base.digest ? `@${img.base.digest}` : ''}\n`);

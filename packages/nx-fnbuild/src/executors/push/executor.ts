@@ -1,6 +1,6 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { consoleReporter, formatMs, pushImages } from '@nx-fnbuild/core';
-import { projectRootOf, reportFailure, resolveTokens } from '../../utils/context';
+import { interruptible, projectRootOf, reportFailure, resolveTokens } from '../../utils/context';
 
 /**
  * nx-fnbuild:push: builds (or finds) the image with the build target's options, then
@@ -13,14 +13,17 @@ export default async function pushExecutor(options: Record<string, unknown>, con
     const project = context.projectName ? context.projectsConfigurations?.projects[context.projectName] : undefined;
     const target = project?.targets?.[buildTarget];
     if (!target) throw new Error(`push: project ${context.projectName} has no "${buildTarget}" target to build the image with (set buildTarget)`);
-    const pushed = await pushImages({
-      workspaceRoot: context.root,
-      projectRoot: projectRootOf(context),
-      projectName: context.projectName,
-      buildOptions: resolveTokens(target.options ?? {}, context),
-      options: resolveTokens(options, context),
-      report: consoleReporter((line) => process.stdout.write(line + '\n')),
-    });
+    const pushed = await interruptible((signal) =>
+      pushImages({
+        workspaceRoot: context.root,
+        projectRoot: projectRootOf(context),
+        projectName: context.projectName,
+        buildOptions: resolveTokens(target.options ?? {}, context),
+        options: resolveTokens(options, context),
+        report: consoleReporter((line) => process.stdout.write(line + '\n')),
+        signal,
+      }),
+    );
     process.stdout.write('\n');
     for (const img of pushed) {
       for (const r of img.refs) process.stdout.write(`${r.repository}:${r.tag}@${r.digest}\n`);

@@ -1,0 +1,125 @@
+import { availableParallelism } from 'node:os';
+import { join, resolve } from 'node:path';
+import { DEFAULT_MAX_CACHE_BYTES, parseSize, pruneIfDue } from '../cache/prune';
+import { Store } from '../cache/store';
+import { sourceInfo, type SourceInfo } from '../build/source-info';
+import { modulesKey as computeModulesKey, modulesNode } from '../go/download';
+import { listingNode, type PackageListing } from '../go/packages';
+import type { Target } from '../go/targets';
+import type { Outcome, Runner } from '../graph/node';
+import type { Reporter } from '../graph/reporting';
+import { buildRunner } from '../graph/runner';
+import { settlePlans } from '../plan/memo';
+import { planProject, type PlanInput, type PlanRequest, type ProjectPlan } from '../plan/plan';
+import type { Platform } from '../platform/platform';
+import { FnbuildError } from '../util/errors';
+import { compileNode, type CompileData } from './compile';
+import { stdlibNode } from './stdlib';
+
+/** Where a build runs and who hears about it: what the executor or the CLI knows. */
+export interface BuildRequest extends PlanRequest {
+  /** Raw options (validated by the command): the executor's, the CLI's. */
+  options: unknown;
+  report?: Reporter;
+  /** Stops the build: nodes not started never start, running ones stop and their processes die. */
+  signal?: AbortSignal;
+}
+
+/** One build of a project: its plan, and what its nodes run through. */
+export interface Build {
+  plan: ProjectPlan;
+  store: Store;
+  runner: Runner;
+  /** Who hears about nodes (push's own runner reports there too). */
+  report: Reporter;
+  signal?: AbortSignal;
+  /** The sources' version, commit and date: read lazily, once. */
+  info: () => Promise<SourceInfo>;
+  /** compile(T, P) on demand, after modules(M), go-list(P) and stdlib(P). */
+  compile(target: Target, platform: Platform): Promise<Outcome<CompileData>>;
+}
+
+export function defaultCacheDir(workspaceRoot: string, env: Record<string, string | undefined>, option?: string): string {
+  if (option) return resolve(workspaceRoot, option);
+  if (env.NX_FNBUILD_CACHE_DIR) return resolve(workspaceRoot, env.NX_FNBUILD_CACHE_DIR);
+  return join(workspaceRoot, '.fnbuild', 'cache');
+}
+
+/**
+ * Opens the store, plans the project, runs `use` with the build, and always saves the stat
+ * memo and prunes (at most hourly) afterwards.
+ */
+export async function withBuild<T>(req: BuildRequest, input: PlanInput, use: (b: Build) => Promise<T>): Promise<T> {
+  req.signal?.throwIfAborted();
+  const baseEnv = req.env ?? process.env;
+  const store = await Store.open(defaultCacheDir(req.workspaceRoot, baseEnv, input.settings.cacheDir));
+  try {
+    const { signal } = req;
+    const report = req.report ?? (() => {});
+    const runner = buildRunner(store, { parallelism: input.settings.parallelism ?? availableParallelism(), report, signal });
+    const plan = await planProject(req, input, { store, runner });
+    const info = sourceInfo(plan.sourceRoot, plan.env, plan.version, store);
+    const result = await use({ plan, store, runner, report, ...(signal ? { signal } : {}), info, compile: compileGraph(plan, store, runner) });
+    signal?.throwIfAborted();
+    return result;
+  } finally {
+    await settlePlans();
+    await store.close();
+    await pruneIfDue(store.root, baseEnv.NX_FNBUILD_CACHE_MAX_SIZE ? parseSize(baseEnv.NX_FNBUILD_CACHE_MAX_SIZE) : DEFAULT_MAX_CACHE_BYTES).catch(() => undefined);
+  }
+}
+
+/**
+ * The compile graph of a plan: modules(M) once; per platform go-list(P) (after the download,
+ * which it must not race) and stdlib(P); then compile(T, P), which needs stdlib(P) only when
+ * it has to run (its `before`). Edges are awaits outside the nodes' runs (in keys, in
+ * `before`, or ahead of runner.run), so no node holds a slot while it waits for another.
+ */
+function compileGraph(plan: ProjectPlan, store: Store, runner: Runner): Build['compile'] {
+  const { tc, module, settings } = plan;
+  const modulesKey = computeModulesKey(tc, module, store.statMemo);
+  const modules = runner.run(modulesNode(tc, module, modulesKey));
+  modules.catch(() => undefined); // reported through the compiles that need it
+  const patterns = plan.targets.map((t) => t.pattern);
+  const listing = (platform: Platform): Promise<PackageListing> =>
+    modules.then(async () => {
+      const node = listingNode({ tc, store, moduleDir: module.dir, platform, cgo: settings.cgo, listFlags: plan.listFlags, patterns, modulesKey, virtualDir: plan.fn?.entry.dir });
+      return (await runner.run(node)).data;
+    });
+  return (target, platform) => {
+    const list = () => listing(platform);
+    // Its failure is the compiles' to explain, in their own words (a CompileError names the target).
+    const before = () => runner.run(stdlibNode({ tc, moduleDir: module.dir, platform, settings, listing: list })).catch(() => undefined);
+    return runner.run(compileNode({ tc, module, target, platform, settings, modulesKey, listing: list, memo: store.statMemo, before }));
+  };
+}
+
+export class BuildFailedError extends FnbuildError {
+  override name = 'BuildFailedError';
+  constructor(
+    readonly failures: Error[],
+    total: number,
+  ) {
+    super(`${failures.length} of ${total} builds failed:\n${failures.map((f) => `  ✖ ${f.message}`).join('\n')}`);
+  }
+}
+
+/**
+ * Waits for every job (one failure never stops the others) and returns what succeeded and
+ * what failed, each distinct failure once; throwFailures decides what to throw.
+ */
+export async function settleAll<T>(jobs: Promise<T>[]): Promise<{ values: T[]; failures: Error[] }> {
+  const settled = await Promise.allSettled(jobs);
+  const values = settled.filter((s): s is PromiseFulfilledResult<Awaited<T>> => s.status === 'fulfilled').map((s) => s.value as T);
+  const failures = settled.filter((s): s is PromiseRejectedResult => s.status === 'rejected').map((s) => s.reason as Error);
+  // A modules failure fails every compile with the same error: say it once.
+  return { values, failures: [...new Map(failures.map((f) => [f.message, f])).values()] };
+}
+
+/** Nothing when nothing failed; a bug (a non-user error) as is; else one error naming every failure. */
+export function throwFailures(failures: Error[], total: number): void {
+  if (!failures.length) return;
+  const bug = failures.find((f) => !(f instanceof FnbuildError));
+  if (bug) throw bug;
+  throw new BuildFailedError(failures, total);
+}
