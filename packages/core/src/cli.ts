@@ -8,6 +8,7 @@ import { DEFAULT_MAX_CACHE_BYTES, parseSize, pruneStore } from './cache/prune';
 import { FnbuildError, isUserError } from './util/errors';
 import { buildImage } from './images/build-image';
 import { pushImages } from './publish/publish';
+import { goCacheProgramOnStdio } from './gocache/main';
 
 const USAGE = `fnbuild: the nx-fnbuild engine without Nx
 
@@ -33,6 +34,8 @@ function json(text: string | undefined, flag: string): Record<string, unknown> {
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  // Go's cache program (GOCACHEPROG): no flags, configured by the environment only (a remote URL can hold credentials).
+  if (command === 'gocacheprog') return goCacheProgramOnStdio();
   const { values } = parseArgs({
     args: rest,
     options: {

@@ -1,0 +1,140 @@
+import { promises as fs } from 'node:fs';
+import type { RemoteCache, RemoteCacheMode } from '../cache/remote';
+import { sha256File, sha256Hex, type Digest } from '../util/hash';
+import type { GoCacheCounters } from './counters';
+import { decodeEntry, encodeEntry, type GoEntry } from './entry';
+import { downloadPath, hasOutput, outputPath, readLocal, writeEntry, writeLocal, type GoCacheLayout } from './layout';
+import { trimIfDue } from './trim';
+import { UploadQueue } from './uploads';
+
+export interface TieredGoCacheOptions {
+  layout: GoCacheLayout;
+  remote?: RemoteCache;
+  mode: RemoteCacheMode;
+  counters: GoCacheCounters;
+  /** One line on stderr; the remote's first failure is the only one reported. */
+  warn: (line: string) => void;
+  uploadConcurrency?: number;
+}
+
+export interface GoCacheHit {
+  entry: GoEntry;
+  diskPath: string;
+}
+
+const blobDigest = (outputId: string): Digest => `sha256:${outputId}`;
+
+/**
+ * Go's cache in two tiers: the local folder (layout.ts) first, then the remote, read
+ * through (a remote hit is downloaded, verified and written locally before go sees it) and
+ * written behind (uploads.ts). The remote can only ever cost time: its first failure is one
+ * warning line and turns it off for the rest of this go command, so a remote that is down
+ * costs one deadline, not one per request.
+ */
+export class TieredGoCache {
+  private remote: RemoteCache | undefined;
+  private readonly uploads: UploadQueue;
+
+  constructor(private readonly opts: TieredGoCacheOptions) {
+    this.remote = opts.remote;
+    this.uploads = new UploadQueue(opts.uploadConcurrency ?? 4);
+  }
+
+  async get(actionId: string): Promise<GoCacheHit | undefined> {
+    const c = this.opts.counters;
+    c.gets++;
+    const local = await readLocal(this.opts.layout, actionId);
+    if (local) {
+      c.hitsLocal++;
+      return { entry: local, diskPath: outputPath(this.opts.layout, local.outputId) };
+    }
+    const remote = await this.fromRemote(actionId);
+    if (remote) c.hitsRemote++;
+    else c.misses++;
+    return remote;
+  }
+
+  /** Writes locally (the reply waits for that), then queues the upload. */
+  async put(actionId: string, outputId: string, body: Buffer): Promise<string> {
+    this.opts.counters.puts++;
+    // cmd/go's OutputID is the sha256 of the body (cache/prog.go); a put that breaks this would poison every machine's cache.
+    if (sha256Hex(body) !== outputId) throw new Error(`put ${actionId}: OutputID ${outputId} is not the sha256 of the ${body.length}-byte body`);
+    const entry: GoEntry = { outputId, size: body.length, time: new Date() };
+    const diskPath = await writeLocal(this.opts.layout, actionId, entry, body);
+    if (this.remote && this.opts.mode === 'read-write') this.uploads.add(() => this.upload(actionId, entry, diskPath));
+    return diskPath;
+  }
+
+  /** Waits for uploads (at most `uploadDeadlineMs`), trims the folder when due. */
+  async close(opts: { uploadDeadlineMs: number }): Promise<void> {
+    const skipped = await this.uploads.drain(opts.uploadDeadlineMs);
+    if (skipped) {
+      this.opts.counters.uploadsSkipped += skipped;
+      this.opts.warn(`warning: Go cache: ${skipped} uploads to ${this.remote?.name ?? 'the remote cache'} did not finish in ${opts.uploadDeadlineMs} ms and were skipped`);
+    }
+    await this.remote?.close?.().catch(() => undefined);
+    await trimIfDue(this.opts.layout).catch(() => undefined);
+  }
+
+  private async fromRemote(actionId: string): Promise<GoCacheHit | undefined> {
+    const remote = this.remote;
+    if (!remote) return undefined;
+    try {
+      const bytes = await remote.getEntry('go', actionId);
+      const entry = bytes && decodeEntry(bytes);
+      if (!entry) return undefined;
+      const diskPath = outputPath(this.opts.layout, entry.outputId);
+      if (!(await hasOutput(this.opts.layout, entry.outputId, entry.size)) && !(await this.download(remote, entry))) return undefined;
+      await writeEntry(this.opts.layout, actionId, entry);
+      return { entry, diskPath };
+    } catch (err) {
+      this.remoteFailed(remote, err);
+      return undefined;
+    }
+  }
+
+  /** The output into the local folder, checked here too (a remote tier's bug must not reach go); false when the remote lacks it. */
+  private async download(remote: RemoteCache, entry: GoEntry): Promise<boolean> {
+    const { temp, final } = await downloadPath(this.opts.layout, entry.outputId);
+    try {
+      if (!(await remote.getBlob(blobDigest(entry.outputId), temp))) return false;
+      const got = await sha256File(temp);
+      if (got.digest !== blobDigest(entry.outputId) || got.size !== entry.size) return false;
+      await fs.chmod(temp, 0o444);
+      await fs.rename(temp, final);
+      this.opts.counters.bytesDown += got.size;
+      return true;
+    } finally {
+      await fs.rm(temp, { force: true });
+    }
+  }
+
+  private async upload(actionId: string, entry: GoEntry, path: string): Promise<void> {
+    const remote = this.remote;
+    const c = this.opts.counters;
+    if (!remote) {
+      c.uploadsSkipped++;
+      return;
+    }
+    try {
+      // The blob before the entry naming it: a reader never finds an entry whose blob is missing.
+      if (!(await remote.hasBlob(blobDigest(entry.outputId)))) {
+        await remote.putBlob(blobDigest(entry.outputId), entry.size, path);
+        c.bytesUp += entry.size;
+      }
+      await remote.putEntry('go', actionId, encodeEntry(entry));
+      c.uploads++;
+    } catch (err) {
+      c.uploadsSkipped++;
+      this.remoteFailed(remote, err);
+    }
+  }
+
+  private remoteFailed(remote: RemoteCache, err: unknown): void {
+    this.opts.counters.remoteErrors++;
+    if (this.remote !== remote) return; // already off and reported
+    this.remote = undefined;
+    const message = err instanceof Error ? err.message : String(err);
+    this.opts.warn(`warning: Go cache: ${message.includes(remote.name) ? message : `${remote.name}: ${message}`}; this go command continues without the remote cache`);
+  }
+}
