@@ -15,7 +15,7 @@ function frame(req: Record<string, unknown>, body?: Buffer): Buffer {
 function readAll(bytes: Buffer, chunkSize = bytes.length): GoCacheRequest[] {
   const reader = new RequestReader();
   const out: GoCacheRequest[] = [];
-  for (let i = 0; i < bytes.length; i += chunkSize) out.push(...reader.push(bytes.subarray(i, i + chunkSize)));
+  for (let i = 0; i < bytes.length; i += chunkSize) reader.push(bytes.subarray(i, i + chunkSize), (r) => out.push(r));
   reader.end();
   return out;
 }

@@ -29,13 +29,14 @@ export class RequestReader {
   private lineNo = 0;
   private body: BodyInProgress | undefined;
 
-  push(chunk: Buffer): GoCacheRequest[] {
-    const out: GoCacheRequest[] = [];
+  /** Hands each complete request to `emit` as soon as it is read, so those before a malformed line are still answered. */
+  push(chunk: Buffer, emit: (req: GoCacheRequest) => void): void {
     let i = 0;
     while (i < chunk.length) {
+      const out: GoCacheRequest[] = [];
       i = this.body ? this.readBody(chunk, i, out) : this.readHead(chunk, i, out);
+      out.forEach(emit);
     }
-    return out;
   }
 
   /** stdin closed: fine between requests, a protocol error inside one. */

@@ -46,7 +46,14 @@ export async function serve(opts: ServeOptions): Promise<number> {
   const inFlight = new Set<Promise<void>>();
   try {
     for await (const chunk of io.stdin) {
-      for (const req of reader.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk)) {
+      const batch: GoCacheRequest[] = [];
+      let broken: unknown;
+      try {
+        reader.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk, (req) => batch.push(req));
+      } catch (err) {
+        broken = err; // answer what came before it first
+      }
+      for (const req of batch) {
         if (req.command === 'close') {
           await Promise.all(inFlight);
           await opts.finish({ closed: true });
@@ -59,6 +66,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
         });
         inFlight.add(reply);
       }
+      if (broken) throw broken;
     }
     reader.end();
     await Promise.all(inFlight);

@@ -34,6 +34,8 @@ const blobDigest = (outputId: string): Digest => `sha256:${outputId}`;
 export class TieredGoCache {
   private remote: RemoteCache | undefined;
   private readonly uploads: UploadQueue;
+  /** Puts being written, by ActionID: a get of the same action waits for its put (replies may otherwise overtake each other). */
+  private readonly writing = new Map<string, Promise<unknown>>();
 
   constructor(private readonly opts: TieredGoCacheOptions) {
     this.remote = opts.remote;
@@ -43,6 +45,7 @@ export class TieredGoCache {
   async get(actionId: string): Promise<GoCacheHit | undefined> {
     const c = this.opts.counters;
     c.gets++;
+    await this.writing.get(actionId)?.catch(() => undefined);
     const local = await readLocal(this.opts.layout, actionId);
     if (local) {
       c.hitsLocal++;
@@ -60,7 +63,9 @@ export class TieredGoCache {
     // cmd/go's OutputID is the sha256 of the body (cache/prog.go); a put that breaks this would poison every machine's cache.
     if (sha256Hex(body) !== outputId) throw new Error(`put ${actionId}: OutputID ${outputId} is not the sha256 of the ${body.length}-byte body`);
     const entry: GoEntry = { outputId, size: body.length, time: new Date() };
-    const diskPath = await writeLocal(this.opts.layout, actionId, entry, body);
+    const written = writeLocal(this.opts.layout, actionId, entry, body);
+    this.writing.set(actionId, written);
+    const diskPath = await written.finally(() => this.writing.get(actionId) === written && this.writing.delete(actionId));
     if (this.remote && this.opts.mode === 'read-write') this.uploads.add(() => this.upload(actionId, entry, diskPath));
     return diskPath;
   }
