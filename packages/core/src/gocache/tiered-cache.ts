@@ -45,8 +45,9 @@ export class TieredGoCache {
   async get(actionId: string): Promise<GoCacheHit | undefined> {
     const c = this.opts.counters;
     c.gets++;
-    await this.writing.get(actionId)?.catch(() => undefined);
-    const local = await readLocal(this.opts.layout, actionId);
+    const writing = this.writing.get(actionId);
+    if (writing) await writing.catch(() => undefined);
+    const local = readLocal(this.opts.layout, actionId);
     if (local) {
       c.hitsLocal++;
       return { entry: local, diskPath: outputPath(this.opts.layout, local.outputId) };
