@@ -6,6 +6,7 @@
  * on a local store. linux/amd64 only: one cold standard-library compile for the whole file.
  */
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -17,6 +18,7 @@ const CLI = resolve(__dirname, '../dist/cli.js');
 const DIR_REMOTE_PROGRAM = [process.execPath, '-r', require.resolve('@swc-node/register'), resolve(__dirname, 'gocache-dir-remote.ts')];
 const PLATFORM = { GOOS: 'linux', GOARCH: 'amd64', CGO_ENABLED: '0' };
 const GREETING = join('internal', 'greeting', 'greeting.go');
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 let work: string;
 let remote: string;
@@ -27,7 +29,8 @@ interface GoRun {
   /** Import paths `go build -x` ran the compiler for. */
   compiled: string[];
   counters: GoCacheCounters;
-  binary: Buffer | undefined;
+  /** sha256 of the binary (jest's toEqual on megabytes of Buffer is slow). */
+  binary: string | undefined;
 }
 
 function exec(file: string, args: string[], opts: { cwd: string; env: Record<string, string | undefined> }): Promise<{ code: number | null; stderr: string }> {
@@ -59,7 +62,7 @@ async function build(m: { src: string; env: Record<string, string | undefined> }
   if (program) env.GOCACHEPROG = quoteForGo(program);
   const r = await exec('go', ['build', '-x', '-trimpath', '-buildvcs=false', '-o', out, './cmd/server'], { cwd: m.src, env });
   const compiled = [...r.stderr.matchAll(/\/compile -o \S+ .*?-p (\S+)/g)].map((x) => x[1]!);
-  return { ...r, compiled, counters: sumCounters(existsSync(stats) ? readFileSync(stats, 'utf8') : ''), binary: existsSync(out) ? readFileSync(out) : undefined };
+  return { ...r, compiled, counters: sumCounters(existsSync(stats) ? readFileSync(stats, 'utf8') : ''), binary: existsSync(out) ? sha(readFileSync(out)) : undefined };
 }
 
 const viaDirRemote = { GOCACHE_TEST_REMOTE_DIR: '' };
@@ -69,19 +72,19 @@ const changeOneLine = (src: string) => {
 };
 
 /** Plain `go build` (the machine's own GOCACHE, no cache program): what every binary must equal byte for byte. */
-async function reference(change: boolean): Promise<Buffer> {
+async function reference(change: boolean): Promise<string> {
   const src = join(work, `ref-${change}`);
   cpSync(join(REPO, 'examples', 'hello'), src, { recursive: true, filter: (p) => !p.includes('/bin') });
   if (change) changeOneLine(src);
   const out = join(src, 'server');
   const r = await exec('go', ['build', '-trimpath', '-buildvcs=false', '-o', out, './cmd/server'], { cwd: src, env: { ...process.env, ...PLATFORM, GOFLAGS: '', GOPROXY: 'off', GOTOOLCHAIN: 'local' } });
   if (r.code !== 0) throw new Error(r.stderr);
-  return readFileSync(out);
+  return sha(readFileSync(out));
 }
 
 let a: ReturnType<typeof machine>;
 let cold: GoRun;
-let plain: Buffer;
+let plain: string;
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'fnb-gocache-build-'));

@@ -50,14 +50,15 @@ afterEach(() => rmSync(work, { recursive: true, force: true }));
 let sessions = 0;
 
 /** One go command's session with the program, in process: every stdout line must be protocol JSON. */
-async function session(opts: { machine: string; input: string[]; remote?: RemoteCache; mode?: RemoteCacheMode; env?: Record<string, string> }) {
+async function session(opts: { machine: string; input: string[] | AsyncIterable<Buffer>; remote?: RemoteCache; mode?: RemoteCacheMode; env?: Record<string, string>; uploadDeadlineMs?: number }) {
   let stdout = '';
   let stderr = '';
   const statsFile = join(work, `${opts.machine}.${++sessions}.stats`);
   const code = await goCacheProgram({
     env: { NX_FNBUILD_CACHE_DIR: join(work, opts.machine), NX_FNBUILD_GOCACHEPROG_STATS: statsFile, ...opts.env },
-    io: { stdin: Readable.from(opts.input.map((s) => Buffer.from(s))), stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s) } },
+    io: { stdin: Array.isArray(opts.input) ? Readable.from(opts.input.map((s) => Buffer.from(s))) : opts.input, stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s) } },
     openRemote: () => (opts.remote ? { remote: opts.remote, mode: opts.mode ?? 'read-write' } : undefined),
+    ...(opts.uploadDeadlineMs !== undefined && { uploadDeadlineMs: opts.uploadDeadlineMs }),
   });
   const responses = stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Response);
   const counters: GoCacheCounters = sumCounters(existsSync(statsFile) ? readFileSync(statsFile, 'utf8') : '');
@@ -156,7 +157,7 @@ describe('the remote tier', () => {
     expect(s.byId(1)).toEqual({ ID: 1, Miss: true });
     expect(s.byId(3)).toMatchObject({ DiskPath: s.byId(2)!.DiskPath });
     expect(s.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^warning: Go cache: remote cache dir-remote\(remote\): getEntry go [0-9a-f]+: connection refused; this go command continues without the remote cache$/)]);
-    expect(s.counters.remoteErrors).toBe(1);
+    expect(s.counters.remoteErrors).toBeGreaterThanOrEqual(1); // the first failures may be concurrent; one line says so
   });
 
   test('a remote tier that hands out wrong bytes: a miss, and nothing of it left on disk', async () => {
@@ -173,6 +174,55 @@ describe('the remote tier', () => {
     expect(b.counters).toMatchObject({ hitsRemote: 1, puts: 1, uploads: 0 });
     expect(remote.calls.filter((c) => c.startsWith('put') || c.startsWith('hasBlob'))).toEqual([]);
     expect(files(join(remoteDir(), 'go'))).toEqual([AID1]);
+  });
+  test("a clean machine fetches what an earlier run of the same go command asked for ahead of go (its action list), each action once", async () => {
+    const AID3 = sha('action 3');
+    const bodies = [BODY, Buffer.from('two'), Buffer.from('three')];
+    const aids = [AID1, AID2, AID3];
+    // Machine A: go asks, misses, builds and puts each action; its action list goes up at close, keyed by its first ActionID.
+    await session({ machine: 'a', input: aids.flatMap((aid, i) => [get(2 * i + 1, aid), put(2 * i + 2, aid, bodies[i]!)]).concat(close(99)), remote: new DirRemoteCache(remoteDir()) });
+
+    const remote = new DirRemoteCache(remoteDir());
+    const fetched = (aid: string) => remote.calls.filter((c) => c === `getEntry go ${aid}`).length;
+    async function* goAsks(): AsyncIterable<Buffer> {
+      yield Buffer.from(get(1, AID1));
+      // Go asks for the rest only once the prefetch has brought them (bounded wait: a broken prefetch fails the test below, not hangs it).
+      for (let i = 0; i < 200 && !remote.calls.includes(`getBlob sha256:${sha(bodies[2]!)}`); i++) await new Promise((r) => setTimeout(r, 25));
+      yield Buffer.from(get(2, AID2) + get(3, AID3) + close(4));
+    }
+    const b = await session({ machine: 'b', input: goAsks(), remote });
+    expect(b.counters).toMatchObject({ gets: 3, hitsRemote: 3, misses: 0, prefetched: 2 });
+    expect(aids.map(fetched)).toEqual([1, 1, 1]);
+    expect(readFileSync(b.byId(3)!.DiskPath!, 'utf8')).toBe('three');
+  });
+
+  test('close waits for uploads only up to its deadline: a hanging remote is a warning and skipped uploads, never a hung go', async () => {
+    const dir = new DirRemoteCache(remoteDir());
+    const hanging: RemoteCache = { name: 'hanging-remote', getEntry: async () => undefined, putEntry: () => new Promise(() => undefined), hasBlob: async () => false, getBlob: async () => false, putBlob: () => new Promise(() => undefined), stats: () => dir.stats() };
+    const s = await session({ machine: 'a', input: [put(1, AID1, BODY), put(2, AID2, Buffer.from('two')), close(3)], remote: hanging, uploadDeadlineMs: 50 });
+    expect(s.code).toBe(0);
+    expect(s.responses.at(-1)).toEqual({ ID: 3 });
+    expect(s.counters).toMatchObject({ puts: 2, uploads: 0, uploadsSkipped: 2 });
+    expect(s.stderr.trim().split('\n')).toEqual(['warning: Go cache: 2 uploads to hanging-remote did not finish in 50 ms and were skipped']);
+    expect(readFileSync(s.byId(1)!.DiskPath!)).toEqual(BODY); // local entries are complete regardless
+  });
+});
+
+describe('one store folder, many go commands at once', () => {
+  test('concurrent programs putting the same and different outputs all succeed, and every file is whole', async () => {
+    const bodies = Array.from({ length: 8 }, (_, i) => Buffer.alloc(200_000 + i, i));
+    const sessions = await Promise.all(
+      Array.from({ length: 6 }, (_, n) =>
+        session({ machine: 'shared', input: [...bodies.map((b, i) => put(i + 1, sha(`action ${i}`), b)), ...bodies.map((_b, i) => get(100 + i, sha(`action ${(i + n) % 8}`))), close(999)] }),
+      ),
+    );
+    for (const [n, s] of sessions.entries()) {
+      expect(s.code).toBe(0);
+      // Digests, not toEqual: jest compares Buffers element by element, slowly.
+      for (let i = 0; i < 8; i++) expect(sha(readFileSync(s.byId(100 + i)!.DiskPath!))).toBe(sha(bodies[(i + n) % 8]!));
+    }
+    const leftovers = readdirSync(join(work, 'shared', 'go'), { recursive: true }).map(String).filter((f) => f.endsWith('.tmp'));
+    expect(leftovers).toEqual([]);
   });
 });
 

@@ -13,10 +13,12 @@ export interface GoCacheCounters {
   /** Uploads dropped: the remote failed, or close came before they finished (bounded wait). */
   uploadsSkipped: number;
   remoteErrors: number;
+  /** Remote lookups started ahead of go from an earlier run's action list (prefetch.ts). */
+  prefetched: number;
 }
 
 export function newCounters(): GoCacheCounters {
-  return { gets: 0, hitsLocal: 0, hitsRemote: 0, misses: 0, puts: 0, bytesDown: 0, bytesUp: 0, uploads: 0, uploadsSkipped: 0, remoteErrors: 0 };
+  return { gets: 0, hitsLocal: 0, hitsRemote: 0, misses: 0, puts: 0, bytesDown: 0, bytesUp: 0, uploads: 0, uploadsSkipped: 0, remoteErrors: 0, prefetched: 0 };
 }
 
 export function formatCounters(c: GoCacheCounters): string {
@@ -24,6 +26,7 @@ export function formatCounters(c: GoCacheCounters): string {
   return (
     `gocacheprog: ${c.gets} gets (${c.hitsLocal} local, ${c.hitsRemote} remote, ${c.misses} missed), ${c.puts} puts; ` +
     `remote ${kib(c.bytesDown)} down, ${kib(c.bytesUp)} up in ${c.uploads} uploads` +
+    (c.prefetched ? `, ${c.prefetched} prefetched` : '') +
     (c.uploadsSkipped ? `, ${c.uploadsSkipped} skipped` : '') +
     (c.remoteErrors ? `, ${c.remoteErrors} errors` : '')
   );

@@ -4,6 +4,7 @@ import { sha256File, sha256Hex, type Digest } from '../util/hash';
 import type { GoCacheCounters } from './counters';
 import { decodeEntry, encodeEntry, type GoEntry } from './entry';
 import { downloadPath, hasOutput, outputPath, readLocal, writeEntry, writeLocal, type GoCacheLayout } from './layout';
+import { actionListKey, decodeActionList, eachConcurrently, encodeActionList } from './prefetch';
 import { trimIfDue } from './trim';
 import { UploadQueue } from './uploads';
 
@@ -15,6 +16,8 @@ export interface TieredGoCacheOptions {
   /** One line on stderr; the remote's first failure is the only one reported. */
   warn: (line: string) => void;
   uploadConcurrency?: number;
+  /** Remote fetches ahead of go, from an earlier run's action list (prefetch.ts). */
+  prefetchConcurrency?: number;
 }
 
 export interface GoCacheHit {
@@ -36,6 +39,16 @@ export class TieredGoCache {
   private readonly uploads: UploadQueue;
   /** Puts being written, by ActionID: a get of the same action waits for its put (replies may otherwise overtake each other). */
   private readonly writing = new Map<string, Promise<unknown>>();
+  /** Remote lookups by ActionID, go's and the prefetch's: each action crosses the network once. */
+  private readonly fetching = new Map<string, Promise<GoCacheHit | undefined>>();
+  /** Entries this program downloaded: go's get of one is a remote hit even when the prefetch got there first. */
+  private readonly downloaded = new Set<string>();
+  /** What this go command found or stored, in the order it asked: the action list for the next machine. */
+  private readonly asked = new Set<string>();
+  private firstActionId: string | undefined;
+  private closing = false;
+  /** Some get was not answered locally: this run's action list is worth sharing. */
+  private wentOut = false;
 
   constructor(private readonly opts: TieredGoCacheOptions) {
     this.remote = opts.remote;
@@ -48,14 +61,17 @@ export class TieredGoCache {
     const writing = this.writing.get(actionId);
     if (writing) await writing.catch(() => undefined);
     const local = readLocal(this.opts.layout, actionId);
-    if (local) {
-      c.hitsLocal++;
-      return { entry: local, diskPath: outputPath(this.opts.layout, local.outputId) };
+    if (this.firstActionId === undefined) {
+      this.firstActionId = actionId;
+      if (!local) void this.prefetch(actionId); // a warm machine needs no list
     }
-    const remote = await this.fromRemote(actionId);
-    if (remote) c.hitsRemote++;
-    else c.misses++;
-    return remote;
+    if (!local) this.wentOut = true;
+    const hit = local ? { entry: local, diskPath: outputPath(this.opts.layout, local.outputId) } : await this.fromRemote(actionId);
+    if (!hit) c.misses++;
+    else if (this.downloaded.has(actionId)) c.hitsRemote++;
+    else c.hitsLocal++;
+    if (hit) this.asked.add(actionId);
+    return hit;
   }
 
   /** Writes locally (the reply waits for that), then queues the upload. */
@@ -67,12 +83,20 @@ export class TieredGoCache {
     const written = writeLocal(this.opts.layout, actionId, entry, body);
     this.writing.set(actionId, written);
     const diskPath = await written.finally(() => this.writing.get(actionId) === written && this.writing.delete(actionId));
+    this.asked.add(actionId);
     if (this.remote && this.opts.mode === 'read-write') this.uploads.add(() => this.upload(actionId, entry, diskPath));
     return diskPath;
   }
 
   /** Waits for uploads (at most `uploadDeadlineMs`), trims the folder when due. */
   async close(opts: { uploadDeadlineMs: number }): Promise<void> {
+    this.closing = true;
+    if (this.remote && this.opts.mode === 'read-write' && this.firstActionId && this.wentOut && this.asked.size) {
+      const key = actionListKey(this.firstActionId);
+      const list = encodeActionList([...this.asked]);
+      const remote = this.remote;
+      this.uploads.add(() => remote.putEntry('go', key, list).catch((err: unknown) => this.remoteFailed(remote, err)));
+    }
     const skipped = await this.uploads.drain(opts.uploadDeadlineMs);
     if (skipped) {
       this.opts.counters.uploadsSkipped += skipped;
@@ -82,7 +106,17 @@ export class TieredGoCache {
     await trimIfDue(this.opts.layout).catch(() => undefined);
   }
 
-  private async fromRemote(actionId: string): Promise<GoCacheHit | undefined> {
+  /** One remote lookup per action, shared by go's get and the prefetch. */
+  private fromRemote(actionId: string): Promise<GoCacheHit | undefined> {
+    let lookup = this.fetching.get(actionId);
+    if (!lookup) {
+      lookup = this.fetchRemote(actionId);
+      this.fetching.set(actionId, lookup);
+    }
+    return lookup;
+  }
+
+  private async fetchRemote(actionId: string): Promise<GoCacheHit | undefined> {
     const remote = this.remote;
     if (!remote) return undefined;
     try {
@@ -92,10 +126,29 @@ export class TieredGoCache {
       const diskPath = outputPath(this.opts.layout, entry.outputId);
       if (!(await hasOutput(this.opts.layout, entry.outputId, entry.size)) && !(await this.download(remote, entry))) return undefined;
       await writeEntry(this.opts.layout, actionId, entry);
+      this.downloaded.add(actionId);
       return { entry, diskPath };
     } catch (err) {
       this.remoteFailed(remote, err);
       return undefined;
+    }
+  }
+
+  /** Fetches the actions an earlier run of this go command asked for, ahead of go (prefetch.ts); stops at close. */
+  private async prefetch(firstActionId: string): Promise<void> {
+    const remote = this.remote;
+    if (!remote) return;
+    try {
+      const bytes = await remote.getEntry('go', actionListKey(firstActionId));
+      const ids = bytes && decodeActionList(bytes);
+      if (!ids) return;
+      const ahead = ids.filter((id) => !this.fetching.has(id) && !readLocal(this.opts.layout, id));
+      this.opts.counters.prefetched += ahead.length;
+      await eachConcurrently(ahead, this.opts.prefetchConcurrency ?? 16, () => this.closing || this.remote !== remote, async (id) => {
+        await this.fromRemote(id);
+      });
+    } catch (err) {
+      this.remoteFailed(remote, err);
     }
   }
 
