@@ -5,8 +5,9 @@ import { sha256Hex } from '../util/hash';
  * cmd/go asks for one action at a time along its graph, so a clean machine fetching from a
  * remote pays two round trips per action in sequence (~570 actions for examples/hello: at
  * 10 ms a call, 11 s). The list of an earlier run of the same command lets the program
- * fetch them all at once, ahead of go. It is keyed by the command's first ActionID (the same
- * for the same toolchain, platform and flags, whatever the sources). Only a hint: every
+ * fetch them all at once, ahead of go. It is published under each of the command's first
+ * ActionIDs (tiered-cache.ts): those of standard-library actions are the same on every
+ * machine with the same toolchain, platform and flags, whatever the sources. Only a hint: every
  * entry it names is fetched and verified like any other, so a stale or foreign list costs
  * bandwidth, never correctness.
  */

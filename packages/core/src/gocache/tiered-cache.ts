@@ -26,6 +26,12 @@ export interface GoCacheHit {
 }
 
 const blobDigest = (outputId: string): Digest => `sha256:${outputId}`;
+/**
+ * How many of a go command's first ActionIDs key its action list. The very first ones can
+ * depend on the checkout's path (main-module actions); a few later ones are standard-library
+ * actions every machine shares.
+ */
+const LIST_KEYS = 8;
 
 /**
  * Go's cache in two tiers: the local folder (layout.ts) first, then the remote, read
@@ -45,7 +51,9 @@ export class TieredGoCache {
   private readonly downloaded = new Set<string>();
   /** What this go command found or stored, in the order it asked: the action list for the next machine. */
   private readonly asked = new Set<string>();
-  private firstActionId: string | undefined;
+  /** The first ActionIDs asked: the action list is published under each (prefetch.ts). */
+  private readonly firstIds: string[] = [];
+  private listFound = false;
   private closing = false;
   /** Some get was not answered locally: this run's action list is worth sharing. */
   private wentOut = false;
@@ -61,8 +69,8 @@ export class TieredGoCache {
     const writing = this.writing.get(actionId);
     if (writing) await writing.catch(() => undefined);
     const local = readLocal(this.opts.layout, actionId);
-    if (this.firstActionId === undefined) {
-      this.firstActionId = actionId;
+    if (this.firstIds.length < LIST_KEYS && !this.firstIds.includes(actionId)) {
+      this.firstIds.push(actionId);
       if (!local) void this.prefetch(actionId); // a warm machine needs no list
     }
     if (!local) this.wentOut = true;
@@ -91,11 +99,10 @@ export class TieredGoCache {
   /** Waits for uploads (at most `uploadDeadlineMs`), trims the folder when due. */
   async close(opts: { uploadDeadlineMs: number }): Promise<void> {
     this.closing = true;
-    if (this.remote && this.opts.mode === 'read-write' && this.firstActionId && this.wentOut && this.asked.size) {
-      const key = actionListKey(this.firstActionId);
+    const remote = this.remote;
+    if (remote && this.opts.mode === 'read-write' && this.wentOut && this.asked.size) {
       const list = encodeActionList([...this.asked]);
-      const remote = this.remote;
-      this.uploads.add(() => remote.putEntry('go', key, list).catch((err: unknown) => this.remoteFailed(remote, err)));
+      for (const id of this.firstIds) this.uploads.add(() => remote.putEntry('go', actionListKey(id), list).catch((err: unknown) => this.remoteFailed(remote, err)));
     }
     const skipped = await this.uploads.drain(opts.uploadDeadlineMs);
     if (skipped) {
@@ -134,14 +141,15 @@ export class TieredGoCache {
     }
   }
 
-  /** Fetches the actions an earlier run of this go command asked for, ahead of go (prefetch.ts); stops at close. */
-  private async prefetch(firstActionId: string): Promise<void> {
+  /** Looks for an earlier run's action list under one of the first ActionIDs; the first found is fetched ahead of go, until close. */
+  private async prefetch(actionId: string): Promise<void> {
     const remote = this.remote;
-    if (!remote) return;
+    if (!remote || this.listFound) return;
     try {
-      const bytes = await remote.getEntry('go', actionListKey(firstActionId));
+      const bytes = await remote.getEntry('go', actionListKey(actionId));
       const ids = bytes && decodeActionList(bytes);
-      if (!ids) return;
+      if (!ids || this.listFound) return;
+      this.listFound = true;
       const ahead = ids.filter((id) => !this.fetching.has(id) && !readLocal(this.opts.layout, id));
       this.opts.counters.prefetched += ahead.length;
       await eachConcurrently(ahead, this.opts.prefetchConcurrency ?? 16, () => this.closing || this.remote !== remote, async (id) => {
