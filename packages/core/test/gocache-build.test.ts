@@ -14,7 +14,6 @@ import { sumCounters, type GoCacheCounters } from '../src/gocache/counters';
 import { quoteForGo } from '../src/gocache/env';
 
 const REPO = resolve(__dirname, '../../..');
-const CLI = resolve(__dirname, '../dist/cli.js');
 const DIR_REMOTE_PROGRAM = [process.execPath, '-r', require.resolve('@swc-node/register'), resolve(__dirname, 'gocache-dir-remote.ts')];
 const PLATFORM = { GOOS: 'linux', GOARCH: 'amd64', CGO_ENABLED: '0' };
 const GREETING = join('internal', 'greeting', 'greeting.go');
@@ -58,7 +57,7 @@ let builds = 0;
 async function build(m: { src: string; env: Record<string, string | undefined> }, program: string[] | undefined, extraEnv: Record<string, string> = {}): Promise<GoRun> {
   const out = join(work, `server-${++builds}`);
   const stats = join(work, `stats-${builds}`);
-  const env = { ...m.env, ...extraEnv, NX_FNBUILD_GOCACHEPROG_STATS: stats, SWC_NODE_PROJECT: join(REPO, 'tsconfig.base.json') };
+  const env: Record<string, string | undefined> = { ...m.env, ...extraEnv, NX_FNBUILD_GOCACHEPROG_STATS: stats, SWC_NODE_PROJECT: join(REPO, 'tsconfig.base.json') };
   if (program) env.GOCACHEPROG = quoteForGo(program);
   const r = await exec('go', ['build', '-x', '-trimpath', '-buildvcs=false', '-o', out, './cmd/server'], { cwd: m.src, env });
   const compiled = [...r.stderr.matchAll(/\/compile -o \S+ .*?-p (\S+)/g)].map((x) => x[1]!);

@@ -12,6 +12,7 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { RemoteCacheError, type RemoteArea, type RemoteCache, type RemoteStats } from '../src/cache/remote';
+import { goCacheProgramOnStdio } from '../src/gocache/main';
 import type { Digest } from '../src/util/hash';
 
 /** down: every call fails. lying: getBlob hands out wrong bytes without checking (a buggy tier). */
@@ -96,13 +97,10 @@ export class DirRemoteCache implements RemoteCache {
 }
 
 if (require.main === module) {
-  // Loaded lazily, so the tests importing DirRemoteCache do not load the program.
-  void import('../src/gocache/main').then(({ goCacheProgramOnStdio }) =>
-    goCacheProgramOnStdio((env) => {
-      const dir = env.GOCACHE_TEST_REMOTE_DIR;
-      if (!dir) return undefined;
-      const mode = env.NX_FNBUILD_REMOTE_CACHE_MODE === 'read' ? 'read' : 'read-write';
-      return { remote: new DirRemoteCache(dir, (env.GOCACHE_TEST_REMOTE_FAULT as DirRemoteFault | undefined) ?? 'none'), mode };
-    }).then((code) => process.stdout.write('', () => process.exit(code))),
-  );
+  goCacheProgramOnStdio((env) => {
+    const dir = env.GOCACHE_TEST_REMOTE_DIR;
+    if (!dir) return undefined;
+    const mode = env.NX_FNBUILD_REMOTE_CACHE_MODE === 'read' ? 'read' : 'read-write';
+    return { remote: new DirRemoteCache(dir, (env.GOCACHE_TEST_REMOTE_FAULT as DirRemoteFault | undefined) ?? 'none'), mode };
+  }).then((code) => process.stdout.write('', () => process.exit(code)));
 }
