@@ -6,21 +6,25 @@
 //   remote   a clean machine whose cache program reads a remote another machine filled
 //   prog     the warm machine again, through the cache program (its overhead)
 // and a no-op build, plain vs through the program. Compile actions are counted from `go build -x`.
-// The remote is a folder (no network; --latency-ms adds a delay per remote call to
-// stand in for one). Prints figures and ratios; asserts nothing.
+// The remote is a folder (no network; --latency-ms adds a delay per remote call to stand in
+// for one), or with --nginx Debian's nginx with WebDAV PUT on loopback spoken to as a Bazel
+// HTTP cache by the project's own client (cache/remote-config.js in dist, or the module
+// named by BENCH_REMOTE_CONFIG). Prints figures and ratios; asserts nothing.
 //
-//   node bench/gocacheprog.mjs [--runs 3] [--platforms linux/amd64,linux/arm64] [--latency-ms 0]
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+//   node bench/gocacheprog.mjs [--runs 3] [--platforms linux/amd64,linux/arm64] [--latency-ms 0] [--nginx] [--verbose]
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
-import { fmt, median, repo } from './lib.mjs';
+import { fmt, freePort, median, repo } from './lib.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => (args.includes(name) ? args[args.indexOf(name) + 1] : dflt);
 const runs = Number(opt('--runs', '3'));
 const platforms = opt('--platforms', 'linux/amd64,linux/arm64').split(',');
 const latencyMs = Number(opt('--latency-ms', '0'));
+const useNginx = args.includes('--nginx');
+const verbose = args.includes('--verbose');
 
 // The cache program with a folder as its remote: written next to the work dir, run by go.
 const PROGRAM = `
@@ -46,12 +50,34 @@ const remote = {
   async putBlob(d, size, path) { await wait(); await put(join(root, 'cas', d.slice(7)), await fs.readFile(path)); },
   stats: () => stats,
 };
-goCacheProgramOnStdio(() => (root ? { remote, mode: 'read-write' } : undefined)).then((code) => process.stdout.write('', () => process.exit(code)));
+const url = process.env.BENCH_REMOTE_URL;
+const http = url && require(process.env.BENCH_REMOTE_CONFIG || ${JSON.stringify(join(repo, 'packages/core/dist/cache/remote-config.js'))}).remoteCacheFrom({ env: { NX_FNBUILD_REMOTE_CACHE: url } });
+goCacheProgramOnStdio(() => (http ? { remote: http, mode: 'read-write' } : root ? { remote, mode: 'read-write' } : undefined)).then((code) => process.stdout.write('', () => process.exit(code)));
 `;
 
 const work = mkdtempSync(join(tmpdir(), 'fnbuild-bench-gocache-'));
 const programFile = join(work, 'program.cjs');
 writeFileSync(programFile, PROGRAM);
+
+/** nginx serving `dir` with WebDAV PUT on a free loopback port: a Bazel HTTP cache. */
+async function startNginx(dir) {
+  const port = await freePort();
+  mkdirSync(join(dir, 'data'), { recursive: true });
+  // nginx's workers run as another user when started by root: they must reach and write the data folder.
+  chmodSync(dir, 0o755);
+  chmodSync(join(dir, 'data'), 0o777);
+  const conf = join(dir, 'nginx.conf');
+  writeFileSync(conf, `pid ${dir}/nginx.pid; error_log ${dir}/error.log; events {}
+http { access_log off; client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/p; fastcgi_temp_path ${dir}/f; uwsgi_temp_path ${dir}/u; scgi_temp_path ${dir}/s;
+  server { listen 127.0.0.1:${port}; root ${dir}/data; client_max_body_size 0; location / { dav_methods PUT; create_full_put_path on; } } }\n`);
+  const child = spawn('nginx', ['-p', dir, '-c', conf, '-g', 'daemon off;'], { stdio: 'ignore' });
+  for (let i = 0; i < 100; i++) {
+    if (await fetch(`http://127.0.0.1:${port}/`).then(() => true, () => false)) return { url: `http://127.0.0.1:${port}/cache`, stop: () => (child.kill(), rmSync(dir, { recursive: true, force: true })) };
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  child.kill();
+  throw new Error('nginx did not start (apt-get install nginx)');
+}
 
 function go(argv, { cwd, env }) {
   return new Promise((resolve, reject) => {
@@ -62,6 +88,7 @@ function go(argv, { cwd, env }) {
     child.on('error', reject);
     child.on('close', (code) => {
       if (code !== 0) return reject(new Error(`go ${argv.join(' ')} in ${cwd} exited ${code}:\n${err.slice(-2000)}`));
+      if (verbose) for (const l of err.split('\n')) if (/^(gocacheprog|warning)/.test(l)) console.log(`    ${l}`);
       resolve({ ms: performance.now() - t, compiles: (err.match(/\/compile -o /g) ?? []).length });
     });
   });
@@ -70,12 +97,13 @@ function go(argv, { cwd, env }) {
 let machines = 0;
 /** A machine: a checkout of examples/hello, its own GOCACHE and store; `prog` routes Go's cache through the program. */
 function machine(platform, { prog, remote }) {
+  const remoteEnv = remote?.startsWith('http') ? { BENCH_REMOTE_URL: remote } : remote ? { BENCH_REMOTE_DIR: remote } : {};
   const root = join(work, `m${++machines}`);
   const src = join(root, 'hello');
   cpSync(join(repo, 'examples/hello'), src, { recursive: true, filter: (s) => !s.includes('/bin') });
   const [GOOS, GOARCH] = platform.split('/');
   const env = { ...process.env, GOOS, GOARCH, CGO_ENABLED: '0', GOFLAGS: '', GOPROXY: 'off', GOTOOLCHAIN: 'local', GOCACHE: join(root, 'gocache') };
-  if (prog) Object.assign(env, { GOCACHEPROG: `${process.execPath} ${programFile}`, NX_FNBUILD_CACHE_DIR: join(root, 'store'), BENCH_LATENCY_MS: String(latencyMs), ...(remote ? { BENCH_REMOTE_DIR: remote } : {}) });
+  if (prog) Object.assign(env, { GOCACHEPROG: `${process.execPath} ${programFile}`, NX_FNBUILD_CACHE_DIR: join(root, 'store'), BENCH_LATENCY_MS: String(latencyMs), ...remoteEnv, ...(verbose && { NX_FNBUILD_GOCACHEPROG_VERBOSE: '1' }) });
   const file = join(src, 'internal/greeting/greeting.go');
   const original = readFileSync(file, 'utf8');
   return {
@@ -87,11 +115,12 @@ function machine(platform, { prog, remote }) {
 
 const line = (label, ms, compiles, base) => console.log(`  ${label.padEnd(44)} ${fmt(ms).padStart(9)}  ${String(compiles).padStart(4)} compiles${base ? `  ${(ms / base).toFixed(2)}×` : ''}`);
 const goVersion = await new Promise((r) => spawn('go', ['version']).stdout.on('data', (d) => r(String(d).trim())));
-console.log(`bench: GOCACHEPROG on examples/hello (client+server), ${runs} runs per figure (median), remote: a folder${latencyMs ? ` + ${latencyMs} ms per call` : ''}, ${goVersion}`);
+const nginx = useNginx ? await startNginx(mkdtempSync(join(tmpdir(), 'fnbuild-bench-nginx-'))) : undefined;
+console.log(`bench: GOCACHEPROG on examples/hello (client+server), ${runs} runs per figure (median), remote: ${nginx ? 'nginx WebDAV (Bazel HTTP) on loopback' : 'a folder'}${latencyMs ? ` + ${latencyMs} ms per call` : ''}, ${goVersion}`);
 
 for (const platform of platforms) {
-  const remote = join(work, `remote-${platform.replace('/', '_')}`);
-  mkdirSync(remote);
+  const remote = nginx ? `${nginx.url}/${platform.replace('/', '_')}` : join(work, `remote-${platform.replace('/', '_')}`);
+  if (!nginx) mkdirSync(remote);
   const warm = machine(platform, { prog: false });
   const viaProg = machine(platform, { prog: true, remote });
   const coldPlain = (await warm.build()).ms; // also warms `warm` for commit 0
@@ -121,4 +150,5 @@ for (const platform of platforms) {
   line('no-op, through GOCACHEPROG', ms(noopProg), compiles(noopProg), ms(noopPlain));
   line('cold, through GOCACHEPROG (+ uploads)', coldProg.ms, coldProg.compiles, coldPlain);
 }
+nginx?.stop();
 rmSync(work, { recursive: true, force: true });
