@@ -9,6 +9,7 @@ import { FnbuildError, isUserError } from './util/errors';
 import { buildImage } from './images/build-image';
 import { pushImages } from './publish/publish';
 import { abortOnSignals } from './process/run';
+import { goCacheProgramOnStdio } from './gocache/main';
 
 const USAGE = `fnbuild: the nx-fnbuild engine without Nx
 
@@ -76,6 +77,8 @@ function binariesOptions(values: Values): Record<string, unknown> {
 
 async function main(argv: string[], signal: AbortSignal): Promise<number> {
   const [command, ...rest] = argv;
+  // Go's cache program (GOCACHEPROG): no flags, configured by the environment only (a remote URL can hold credentials).
+  if (command === 'gocacheprog') return goCacheProgramOnStdio();
   const { values } = parseArgs({ args: rest, options: OPTIONS });
   const workspaceRoot = resolve(values['workspace-root'] ?? '.');
   if (command === 'build-binaries') {
