@@ -60,7 +60,7 @@ async function machine(remote: RemoteCache, mode: RemoteCacheMode = 'read-write'
 
 /** A small graph: a source blob, two "compiles" of it, a gzip layer of one, and a data-only node. */
 async function build(m: Machine): Promise<Record<string, Outcome<unknown>>> {
-  const node = <T>(kind: string, name: string, deps: string[], run: (scratch: string, inputs: Outcome<unknown>[]) => Promise<{ data: T; files?: Record<string, string> }>): Node<T> => ({
+  const node = <T>(kind: string, name: string, deps: string[], run: (scratch: string, inputs: Outcome<unknown>[]) => Promise<{ data: T; paths?: Record<string, string> }>): Node<T> => ({
     kind,
     id: `${kind} ${name}`,
     label: `${kind} ${name}`,
@@ -75,10 +75,10 @@ async function build(m: Machine): Promise<Record<string, Outcome<unknown>>> {
     return join(scratch, name);
   };
   const nodes: Record<string, Node<unknown>> = {
-    source: node('source', 'src', [], async (s) => ({ data: { n: 1 }, files: { src: write(s, 'src', SOURCE) } })),
-    a: node('compile', 'a', ['source'], async (s, [src]) => ({ data: { name: 'a' }, files: { binary: write(s, 'a', Buffer.concat([Buffer.from('a'), readFileSync(src!.files.src!.path)])) } })),
-    b: node('compile', 'b', ['source'], async (s, [src]) => ({ data: { name: 'b' }, files: { binary: write(s, 'b', readFileSync(src!.files.src!.path).subarray(0, 1000)) } })),
-    layer: node('layer', 'a', ['a'], async (s, [a]) => ({ data: { mediaType: 'gzip' }, files: { layer: write(s, 'layer', gzipSync(readFileSync(a!.files.binary!.path))) } })),
+    source: node('source', 'src', [], async (s) => ({ data: { n: 1 }, paths: { src: write(s, 'src', SOURCE) } })),
+    a: node('compile', 'a', ['source'], async (s, [src]) => ({ data: { name: 'a' }, paths: { binary: write(s, 'a', Buffer.concat([Buffer.from('a'), readFileSync(src!.files.src!.path)])) } })),
+    b: node('compile', 'b', ['source'], async (s, [src]) => ({ data: { name: 'b' }, paths: { binary: write(s, 'b', readFileSync(src!.files.src!.path).subarray(0, 1000)) } })),
+    layer: node('layer', 'a', ['a'], async (s, [a]) => ({ data: { mediaType: 'gzip' }, paths: { layer: write(s, 'layer', gzipSync(readFileSync(a!.files.binary!.path))) } })),
     meta: node('meta', 'ab', ['a', 'b'], async () => ({ data: { ok: true } })),
   };
   const out: Record<string, Outcome<unknown>> = {};

@@ -40,7 +40,7 @@ function node(key: string | undefined, log: string[], name: string, hold?: Promi
       log.push(`end ${name}`);
       const out = join(scratch, 'out.txt');
       writeFileSync(out, `by ${name}`);
-      return { data: name, files: { out } };
+      return { data: name, paths: { out } };
     },
   };
 }
