@@ -28,26 +28,62 @@ const folder = (p) => p.replaceAll('/', '_');
 
 async function pool(jobs, n) {
   let next = 0;
-  await Promise.all(Array.from({ length: n }, async () => {
-    while (next < jobs.length) await jobs[next++]();
-  }));
+  await Promise.all(
+    Array.from({ length: n }, async () => {
+      while (next < jobs.length) await jobs[next++]();
+    }),
+  );
 }
 
 /** The peer: what a Makefile or a Dockerfile stage does, one `go build` per target × platform. */
 async function plainGoBuild(dir, env) {
   const jobs = targets.flatMap((t) =>
-    platforms.map((p) => () =>
-      exec('go', ['build', '-trimpath', '-buildvcs=false', `-ldflags=${ldflags}`, '-o', join(dir, 'bin-plain', folder(p), t + (p.startsWith('windows') ? '.exe' : '')), `./cmd/${t}`], {
-        cwd: dir,
-        env: { ...env, ...goEnvFor(p) },
-      }),
+    platforms.map(
+      (p) => () =>
+        exec(
+          'go',
+          [
+            'build',
+            '-trimpath',
+            '-buildvcs=false',
+            `-ldflags=${ldflags}`,
+            '-o',
+            join(dir, 'bin-plain', folder(p), t + (p.startsWith('windows') ? '.exe' : '')),
+            `./cmd/${t}`,
+          ],
+          {
+            cwd: dir,
+            env: { ...env, ...goEnvFor(p) },
+          },
+        ),
     ),
   );
   await pool(jobs, parallelism);
 }
 
 async function fnbuild(dir, env, cacheDir) {
-  const out = await exec(process.execPath, [cli, 'build-binaries', '--project', dir, '--workspace-root', dir, '--platforms', platforms.join(','), `--ldflags=-s -w -X main.version={version}`, '--version', version, '--cache-dir', cacheDir, '--parallelism', String(parallelism), '--quiet'], { cwd: dir, env });
+  const out = await exec(
+    process.execPath,
+    [
+      cli,
+      'build-binaries',
+      '--project',
+      dir,
+      '--workspace-root',
+      dir,
+      '--platforms',
+      platforms.join(','),
+      `--ldflags=-s -w -X main.version={version}`,
+      '--version',
+      version,
+      '--cache-dir',
+      cacheDir,
+      '--parallelism',
+      String(parallelism),
+      '--quiet',
+    ],
+    { cwd: dir, env },
+  );
   const m = /in (\d+(?:\.\d+)?)(ms|s) →/.exec(out);
   return m ? Number(m[1]) * (m[2] === 's' ? 1000 : 1) : NaN; // the engine's own time, without Node start-up
 }
@@ -57,7 +93,9 @@ const dir = join(work, 'hello');
 cpSync(join(repo, 'examples/hello'), dir, { recursive: true, filter: (s) => !s.includes('/bin') });
 const cacheDir = join(work, 'fnbuild-cache');
 const baseEnv = { ...process.env };
-console.log(`bench: examples/hello, ${targets.length} targets × ${platforms.length} platforms, parallelism ${parallelism}, ${(await exec('go', ['version'])).trim()}`);
+console.log(
+  `bench: examples/hello, ${targets.length} targets × ${platforms.length} platforms, parallelism ${parallelism}, ${(await exec('go', ['version'])).trim()}`,
+);
 
 try {
   const rows = [];
@@ -70,12 +108,14 @@ try {
     await plainGoBuild(dir, baseEnv);
     await fnbuild(dir, baseEnv, cacheDir);
   }
-  const noopEnvPlain = { ...baseEnv, GOCACHE: skipCold ? baseEnv.GOCACHE ?? '' : join(work, 'gocache-plain') };
-  const noopEnvOurs = { ...baseEnv, GOCACHE: skipCold ? baseEnv.GOCACHE ?? '' : join(work, 'gocache-ours') };
+  const noopEnvPlain = { ...baseEnv, GOCACHE: skipCold ? (baseEnv.GOCACHE ?? '') : join(work, 'gocache-plain') };
+  const noopEnvOurs = { ...baseEnv, GOCACHE: skipCold ? (baseEnv.GOCACHE ?? '') : join(work, 'gocache-ours') };
   if (!noopEnvPlain.GOCACHE) delete noopEnvPlain.GOCACHE;
   if (!noopEnvOurs.GOCACHE) delete noopEnvOurs.GOCACHE;
   await new Promise((r) => setTimeout(r, 2500)); // let fresh outputs age past the racy-clean window, as they would between real builds
-  const plain = [], ours = [], oursInner = [];
+  const plain = [],
+    ours = [],
+    oursInner = [];
   for (let i = 0; i < runs; i++) {
     plain.push((await time(() => plainGoBuild(dir, noopEnvPlain))).wall);
     const o = await time(() => fnbuild(dir, noopEnvOurs, cacheDir));
@@ -89,7 +129,9 @@ try {
   for (const [name, p, o, inner] of rows) {
     console.log(`| ${name} | ${fmt(p)} | ${fmt(o)} | ${(o / p).toFixed(2)}× | ${fmt(inner)} | ${(inner / p).toFixed(2)}× |`);
   }
-  console.log(`\nno-op: median of ${runs}. "process" = a fresh \`fnbuild\` process (Node start-up included); "engine" = buildBinaries() itself, as the Nx executor calls it.`);
+  console.log(
+    `\nno-op: median of ${runs}. "process" = a fresh \`fnbuild\` process (Node start-up included); "engine" = buildBinaries() itself, as the Nx executor calls it.`,
+  );
   console.log('targets: cold ≤ 1.05× plain; no-op ≤ 0.25× plain.');
 } finally {
   rmSync(work, { recursive: true, force: true });

@@ -22,19 +22,68 @@ const env = (name) => ({ ...process.env, GOCACHE: join(work, `gocache-${name}`),
 try {
   // The shared base: a small two-platform image pushed once (built with our own tool; both sides pull it).
   const base = `${registry.host}/base:latest`;
-  await exec(process.execPath, [cli, 'push', '--project', join(dir, 'cmd/server'), '--workspace-root', work, '--name', 'base', '--quiet',
-    '--options', JSON.stringify({ platforms, version: '1', cacheDir: join(work, 'base-cache'), sbom: false }),
-    '--push-options', JSON.stringify({ repository: `${registry.host}/base`, tags: ['latest'], insecureRegistries: [registry.host], sbom: false })]);
+  await exec(process.execPath, [
+    cli,
+    'push',
+    '--project',
+    join(dir, 'cmd/server'),
+    '--workspace-root',
+    work,
+    '--name',
+    'base',
+    '--quiet',
+    '--options',
+    JSON.stringify({ platforms, version: '1', cacheDir: join(work, 'base-cache'), sbom: false }),
+    '--push-options',
+    JSON.stringify({ repository: `${registry.host}/base`, tags: ['latest'], insecureRegistries: [registry.host], sbom: false }),
+  ]);
 
   const ours = () =>
-    exec(process.execPath, [cli, 'build-image', '--project', dir, '--workspace-root', dir, '--name', 'hello', '--quiet', '--options', JSON.stringify({
-      platforms, baseImage: base, insecureRegistries: [registry.host], version: '1.0.0', cacheDir: join(work, 'fnbuild-cache'), sbom: false, outputPath: join(work, 'out-ours'),
-    })], { env: env('ours') });
+    exec(
+      process.execPath,
+      [
+        cli,
+        'build-image',
+        '--project',
+        dir,
+        '--workspace-root',
+        dir,
+        '--name',
+        'hello',
+        '--quiet',
+        '--options',
+        JSON.stringify({
+          platforms,
+          baseImage: base,
+          insecureRegistries: [registry.host],
+          version: '1.0.0',
+          cacheDir: join(work, 'fnbuild-cache'),
+          sbom: false,
+          outputPath: join(work, 'out-ours'),
+        }),
+      ],
+      { env: env('ours') },
+    );
   const peer = () =>
-    exec(ko, ['build', '--push=false', '--insecure-registry', '--oci-layout-path', join(work, 'out-ko'), '--platform', platforms.join(','), '--sbom=none', './cmd/client', './cmd/server'], {
-      cwd: dir,
-      env: { ...env('ko'), KO_DEFAULTBASEIMAGE: base, KO_DOCKER_REPO: `${registry.host}/ko-hello` },
-    });
+    exec(
+      ko,
+      [
+        'build',
+        '--push=false',
+        '--insecure-registry',
+        '--oci-layout-path',
+        join(work, 'out-ko'),
+        '--platform',
+        platforms.join(','),
+        '--sbom=none',
+        './cmd/client',
+        './cmd/server',
+      ],
+      {
+        cwd: dir,
+        env: { ...env('ko'), KO_DEFAULTBASEIMAGE: base, KO_DOCKER_REPO: `${registry.host}/ko-hello` },
+      },
+    );
 
   const rows = [];
   const koCold = await time(peer);

@@ -32,14 +32,37 @@ const envOurs = { ...process.env, GOCACHE: join(work, 'gocache-ours'), GOFLAGS: 
 const envPeer = { ...process.env, GOCACHE: join(work, 'gocache-peer'), GOFLAGS: '' };
 
 async function fnbuild() {
-  const out = await exec(process.execPath, [cli, 'build-binaries', '--project', ours, '--workspace-root', ours, '--platforms', platforms.join(','), '--function-name', 'Hello', '--cache-dir', cacheDir, '--parallelism', String(parallelism), '--quiet'], { cwd: ours, env: envOurs });
+  const out = await exec(
+    process.execPath,
+    [
+      cli,
+      'build-binaries',
+      '--project',
+      ours,
+      '--workspace-root',
+      ours,
+      '--platforms',
+      platforms.join(','),
+      '--function-name',
+      'Hello',
+      '--cache-dir',
+      cacheDir,
+      '--parallelism',
+      String(parallelism),
+      '--quiet',
+    ],
+    { cwd: ours, env: envOurs },
+  );
   const m = /in (\d+(?:\.\d+)?)(ms|s) →/.exec(out);
   return m ? Number(m[1]) * (m[2] === 's' ? 1000 : 1) : NaN;
 }
 async function plain() {
   await Promise.all(
     platforms.map((p) =>
-      exec('go', ['build', '-trimpath', '-buildvcs=false', '-o', join(peer, 'bin-plain', p.replace('/', '_'), 'server'), './cmd/server'], { cwd: peer, env: { ...envPeer, ...goEnvFor(p) } }),
+      exec('go', ['build', '-trimpath', '-buildvcs=false', '-o', join(peer, 'bin-plain', p.replace('/', '_'), 'server'), './cmd/server'], {
+        cwd: peer,
+        env: { ...envPeer, ...goEnvFor(p) },
+      }),
     ),
   );
 }
@@ -81,8 +104,11 @@ try {
 
   console.log('\n| build | hand-written main, go build | nx-fnbuild function (process) | ratio | nx-fnbuild (engine) | ratio |');
   console.log('|---|---|---|---|---|---|');
-  for (const [name, p, o, inner] of rows) console.log(`| ${name} | ${fmt(p)} | ${fmt(o)} | ${(o / p).toFixed(2)}× | ${fmt(inner)} | ${(inner / p).toFixed(2)}× |`);
-  console.log(`\nedited and no-op: median of ${runs}. "process" = a fresh \`fnbuild\` process (Node start-up included); "engine" = buildBinaries() itself, as the Nx executor calls it.`);
+  for (const [name, p, o, inner] of rows)
+    console.log(`| ${name} | ${fmt(p)} | ${fmt(o)} | ${(o / p).toFixed(2)}× | ${fmt(inner)} | ${(inner / p).toFixed(2)}× |`);
+  console.log(
+    `\nedited and no-op: median of ${runs}. "process" = a fresh \`fnbuild\` process (Node start-up included); "engine" = buildBinaries() itself, as the Nx executor calls it.`,
+  );
 } finally {
   rmSync(work, { recursive: true, force: true });
 }

@@ -67,12 +67,21 @@ async function startNginx(dir) {
   chmodSync(dir, 0o755);
   chmodSync(join(dir, 'data'), 0o777);
   const conf = join(dir, 'nginx.conf');
-  writeFileSync(conf, `pid ${dir}/nginx.pid; error_log ${dir}/error.log; events {}
+  writeFileSync(
+    conf,
+    `pid ${dir}/nginx.pid; error_log ${dir}/error.log; events {}
 http { access_log off; client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/p; fastcgi_temp_path ${dir}/f; uwsgi_temp_path ${dir}/u; scgi_temp_path ${dir}/s;
-  server { listen 127.0.0.1:${port}; root ${dir}/data; client_max_body_size 0; location / { dav_methods PUT; create_full_put_path on; } } }\n`);
+  server { listen 127.0.0.1:${port}; root ${dir}/data; client_max_body_size 0; location / { dav_methods PUT; create_full_put_path on; } } }\n`,
+  );
   const child = spawn('nginx', ['-p', dir, '-c', conf, '-g', 'daemon off;'], { stdio: 'ignore' });
   for (let i = 0; i < 100; i++) {
-    if (await fetch(`http://127.0.0.1:${port}/`).then(() => true, () => false)) return { url: `http://127.0.0.1:${port}/cache`, stop: () => (child.kill(), rmSync(dir, { recursive: true, force: true })) };
+    if (
+      await fetch(`http://127.0.0.1:${port}/`).then(
+        () => true,
+        () => false,
+      )
+    )
+      return { url: `http://127.0.0.1:${port}/cache`, stop: () => (child.kill(), rmSync(dir, { recursive: true, force: true })) };
     await new Promise((r) => setTimeout(r, 100));
   }
   child.kill();
@@ -103,7 +112,14 @@ function machine(platform, { prog, remote }) {
   cpSync(join(repo, 'examples/hello'), src, { recursive: true, filter: (s) => !s.includes('/bin') });
   const [GOOS, GOARCH] = platform.split('/');
   const env = { ...process.env, GOOS, GOARCH, CGO_ENABLED: '0', GOFLAGS: '', GOPROXY: 'off', GOTOOLCHAIN: 'local', GOCACHE: join(root, 'gocache') };
-  if (prog) Object.assign(env, { GOCACHEPROG: `${process.execPath} ${programFile}`, NX_FNBUILD_CACHE_DIR: join(root, 'store'), BENCH_LATENCY_MS: String(latencyMs), ...remoteEnv, ...(verbose && { NX_FNBUILD_GOCACHEPROG_VERBOSE: '1' }) });
+  if (prog)
+    Object.assign(env, {
+      GOCACHEPROG: `${process.execPath} ${programFile}`,
+      NX_FNBUILD_CACHE_DIR: join(root, 'store'),
+      BENCH_LATENCY_MS: String(latencyMs),
+      ...remoteEnv,
+      ...(verbose && { NX_FNBUILD_GOCACHEPROG_VERBOSE: '1' }),
+    });
   const file = join(src, 'internal/greeting/greeting.go');
   const original = readFileSync(file, 'utf8');
   return {
@@ -113,10 +129,13 @@ function machine(platform, { prog, remote }) {
   };
 }
 
-const line = (label, ms, compiles, base) => console.log(`  ${label.padEnd(44)} ${fmt(ms).padStart(9)}  ${String(compiles).padStart(4)} compiles${base ? `  ${(ms / base).toFixed(2)}×` : ''}`);
+const line = (label, ms, compiles, base) =>
+  console.log(`  ${label.padEnd(44)} ${fmt(ms).padStart(9)}  ${String(compiles).padStart(4)} compiles${base ? `  ${(ms / base).toFixed(2)}×` : ''}`);
 const goVersion = await new Promise((r) => spawn('go', ['version']).stdout.on('data', (d) => r(String(d).trim())));
 const nginx = useNginx ? await startNginx(mkdtempSync(join(tmpdir(), 'fnbuild-bench-nginx-'))) : undefined;
-console.log(`bench: GOCACHEPROG on examples/hello (client+server), ${runs} runs per figure (median), remote: ${nginx ? 'nginx WebDAV (Bazel HTTP) on loopback' : 'a folder'}${latencyMs ? ` + ${latencyMs} ms per call` : ''}, ${goVersion}`);
+console.log(
+  `bench: GOCACHEPROG on examples/hello (client+server), ${runs} runs per figure (median), remote: ${nginx ? 'nginx WebDAV (Bazel HTTP) on loopback' : 'a folder'}${latencyMs ? ` + ${latencyMs} ms per call` : ''}, ${goVersion}`,
+);
 
 for (const platform of platforms) {
   const remote = nginx ? `${nginx.url}/${platform.replace('/', '_')}` : join(work, `remote-${platform.replace('/', '_')}`);
@@ -125,7 +144,11 @@ for (const platform of platforms) {
   const viaProg = machine(platform, { prog: true, remote });
   const coldPlain = (await warm.build()).ms; // also warms `warm` for commit 0
   const coldProg = await viaProg.build(); // fills the remote with commit 0
-  const w = [], p = [], r = [], noopPlain = [], noopProg = [];
+  const w = [],
+    p = [],
+    r = [],
+    noopPlain = [],
+    noopProg = [];
   for (let i = 1; i <= runs; i++) {
     warm.checkout(i);
     w.push(await warm.build());

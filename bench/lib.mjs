@@ -44,7 +44,10 @@ export async function startRegistry(dir) {
   const port = await freePort();
   mkdirSync(dir, { recursive: true });
   const cfg = join(dir, 'config.yml');
-  writeFileSync(cfg, `version: 0.1\nlog: {level: error}\nstorage:\n  filesystem: {rootdirectory: ${join(dir, 'data')}}\n  delete: {enabled: true}\nhttp: {addr: 127.0.0.1:${port}}\n`);
+  writeFileSync(
+    cfg,
+    `version: 0.1\nlog: {level: error}\nstorage:\n  filesystem: {rootdirectory: ${join(dir, 'data')}}\n  delete: {enabled: true}\nhttp: {addr: 127.0.0.1:${port}}\n`,
+  );
   const child = spawn('docker-registry', ['serve', cfg], { stdio: 'ignore' });
   for (let i = 0; i < 100; i++) {
     try {

@@ -46,7 +46,11 @@ function generate(root) {
     const [a, b] = [lib(i % LIBS), lib((i * 7 + 3) % LIBS)];
     uses.push(`./services/${svc(i)}`);
     write(root, `${dir}/go.mod`, `module example.com/${svc(i)}\n\ngo 1.22\n`);
-    write(root, `${dir}/main.go`, `package main\n\nimport (\n\t"fmt"\n\n\t"example.com/${a}"\n\t"example.com/${b}"\n)\n\nfunc main() { fmt.Println(${a}.Name(), ${b}.Name()) }\n`);
+    write(
+      root,
+      `${dir}/main.go`,
+      `package main\n\nimport (\n\t"fmt"\n\n\t"example.com/${a}"\n\t"example.com/${b}"\n)\n\nfunc main() { fmt.Println(${a}.Name(), ${b}.Name()) }\n`,
+    );
     write(root, `${dir}/main_test.go`, `package main\n\nimport "testing"\n\nfunc TestNothing(t *testing.T) {}\n`);
   }
   write(root, 'platform/go.work', `go 1.22\n\nuse (\n${uses.map((u) => `\t${u}\n`).join('')})\n`);
@@ -55,7 +59,11 @@ function generate(root) {
     write(root, `${dir}/go.mod`, `module example.com/suite${m}\n\ngo 1.22\n`);
     write(root, `${dir}/internal/core/core.go`, `package core\n\nfunc Answer() int { return ${m} }\n`);
     for (let c = 0; c < COMMANDS; c++) {
-      write(root, `${dir}/cmd/s${m}c${c}/main.go`, `package main\n\nimport (\n\t"fmt"\n\n\t"example.com/suite${m}/internal/core"\n)\n\nfunc main() { fmt.Println(core.Answer()) }\n`);
+      write(
+        root,
+        `${dir}/cmd/s${m}c${c}/main.go`,
+        `package main\n\nimport (\n\t"fmt"\n\n\t"example.com/suite${m}/internal/core"\n)\n\nfunc main() { fmt.Println(core.Answer()) }\n`,
+      );
     }
   }
   write(root, 'package.json', JSON.stringify({ name: 'nx-graph-bench', private: true }));
@@ -65,11 +73,23 @@ function generate(root) {
 const nxJson = (plugin) => JSON.stringify({ neverConnectToCloud: true, analytics: false, cacheDirectory: '.nx/cache', plugins: plugin ? ['nx-fnbuild'] : [] });
 
 const root = mkdtempSync(join(tmpdir(), 'nx-graph-bench-'));
-const env = { ...process.env, CI: 'true', NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false', NX_CACHE_DIRECTORY: join(root, '.nx', 'cache'), GOWORK: '', GOFLAGS: '', GOPROXY: 'off', GOTOOLCHAIN: 'local' };
+const env = {
+  ...process.env,
+  CI: 'true',
+  NX_DAEMON: 'false',
+  NX_NO_CLOUD: 'true',
+  NX_TUI: 'false',
+  NX_CACHE_DIRECTORY: join(root, '.nx', 'cache'),
+  GOWORK: '',
+  GOFLAGS: '',
+  GOPROXY: 'off',
+  GOTOOLCHAIN: 'local',
+};
 for (const k of Object.keys(env)) if (k.startsWith('npm_') || k === 'NX_WORKSPACE_DATA_DIRECTORY') delete env[k];
 const nxWith = (e, ...argv) => exec(process.execPath, [join(repo, 'node_modules/nx/dist/bin/nx.js'), ...argv], { cwd: root, env: e });
 const nx = (...argv) => nxWith(env, ...argv);
-const nxPerf = (...argv) => exec(process.execPath, [join(repo, 'node_modules/nx/dist/bin/nx.js'), ...argv], { cwd: root, env: { ...env, NX_PERF_LOGGING: 'true' } });
+const nxPerf = (...argv) =>
+  exec(process.execPath, [join(repo, 'node_modules/nx/dist/bin/nx.js'), ...argv], { cwd: root, env: { ...env, NX_PERF_LOGGING: 'true' } });
 const git = (...argv) => exec('git', ['-c', 'user.name=bench', '-c', 'user.email=bench@example.com', ...argv], { cwd: root, env });
 const clearGraphCaches = () => rmSync(join(root, '.nx'), { recursive: true, force: true });
 const perf = (out, what) => Number(new RegExp(`Time taken for '${what}' ([0-9.]+)ms`).exec(out)?.[1] ?? NaN);
@@ -102,7 +122,10 @@ try {
   let edit = 0;
   rows.push(
     await measure('nx graph --file, one service main.go changed', () => {
-      writeFileSync(join(root, 'platform/services/svc000/main.go'), `package main\n\nimport (\n\t"fmt"\n\n\t"example.com/lib00"\n)\n\nfunc main() { fmt.Println(lib00.Name(), ${edit++}) }\n`);
+      writeFileSync(
+        join(root, 'platform/services/svc000/main.go'),
+        `package main\n\nimport (\n\t"fmt"\n\n\t"example.com/lib00"\n)\n\nfunc main() { fmt.Println(lib00.Name(), ${edit++}) }\n`,
+      );
       return time(() => nx('graph', '--file=.nx/g.json'));
     }),
   );

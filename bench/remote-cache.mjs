@@ -11,7 +11,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exec, fmt, freePort, median, repo, startRegistry, time } from './lib.mjs';
 
-
 const { HttpRemoteCache } = await import(join(repo, 'packages/core/dist/cache/remote-http.js'));
 const { OciRemoteCache } = await import(join(repo, 'packages/core/dist/cache/remote-oci.js'));
 const { sha256File } = await import(join(repo, 'packages/core/dist/util/hash.js'));
@@ -23,9 +22,12 @@ mkdirSync(join(work, 'www', 'cache'), { recursive: true });
 async function startNginx() {
   const port = await freePort();
   const conf = join(work, 'nginx.conf');
-  writeFileSync(conf, `${process.getuid?.() === 0 ? 'user root;' : ''} daemon off; worker_processes 1; pid ${work}/nginx.pid; error_log ${work}/error.log;
+  writeFileSync(
+    conf,
+    `${process.getuid?.() === 0 ? 'user root;' : ''} daemon off; worker_processes 1; pid ${work}/nginx.pid; error_log ${work}/error.log;
 events {} http { access_log off; client_body_temp_path ${work}/body; server { listen 127.0.0.1:${port}; root ${work}/www; client_max_body_size 0;
-location /cache/ { dav_methods PUT DELETE; create_full_put_path on; } } }`);
+location /cache/ { dav_methods PUT DELETE; create_full_put_path on; } } }`,
+  );
   const child = spawn('/usr/sbin/nginx', ['-p', work, '-c', conf, '-e', `${work}/error.log`], { stdio: 'ignore' });
   for (let i = 0; i < 100; i++) {
     try {
@@ -69,7 +71,9 @@ try {
   const ociDown = { ours: [], curl: [] };
   for (let i = 0; i < runs; i++) {
     ociDown.ours.push((await time(() => oci.getBlob(digest, join(work, `oci-ours-${i}`)))).wall);
-    ociDown.curl.push((await time(() => exec('curl', ['-sfL', '-o', join(work, `oci-curl-${i}`), `http://${registry.host}/v2/bench/cache/blobs/${digest}`]))).wall);
+    ociDown.curl.push(
+      (await time(() => exec('curl', ['-sfL', '-o', join(work, `oci-curl-${i}`), `http://${registry.host}/v2/bench/cache/blobs/${digest}`]))).wall,
+    );
   }
   await oci.close();
   rows.push(['OCI (Distribution) download + verify', median(ociDown.ours), median(ociDown.curl), 'curl -L (no verify)']);
@@ -85,7 +89,9 @@ try {
     return t;
   };
   const h = await lookup(new HttpRemoteCache({ url: `http://127.0.0.1:${port}/cache/` }));
-  const o = await lookup(new OciRemoteCache({ url: `oci://127.0.0.1:${port}/cache`, env: { ...process.env, NX_FNBUILD_INSECURE_REGISTRIES: `127.0.0.1:${port}` } }));
+  const o = await lookup(
+    new OciRemoteCache({ url: `oci://127.0.0.1:${port}/cache`, env: { ...process.env, NX_FNBUILD_INSECURE_REGISTRIES: `127.0.0.1:${port}` } }),
+  );
   sockets.forEach((s) => s.destroy());
   silent.close();
 

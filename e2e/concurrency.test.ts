@@ -68,8 +68,9 @@ function live(file: string, args: string[], env: Record<string, string>): Live {
       const deadline = setTimeout(() => reject(new Error(`no line matching ${re} within 3 min:\n${text}`)), 180_000);
       const check = () => {
         const hit = text.split('\n').find((l) => re.test(l));
-        if (hit !== undefined) return clearTimeout(deadline), resolve(hit);
-        if (child.exitCode !== null || child.signalCode !== null) return clearTimeout(deadline), reject(new Error(`exited without a line matching ${re}:\n${text}`));
+        if (hit !== undefined) return (clearTimeout(deadline), resolve(hit));
+        if (child.exitCode !== null || child.signalCode !== null)
+          return (clearTimeout(deadline), reject(new Error(`exited without a line matching ${re}:\n${text}`)));
         listeners.push(check);
       };
       check();
@@ -119,84 +120,96 @@ const EACH_ONCE = TARGETS.map((t) => `${t} ${PLATFORM}`);
 const buildSet = () => ws.goLog.buildSet();
 const ONE_BUILD_EACH = TARGETS.map((t) => `./cmd/${t} ${PLATFORM}`).sort();
 
-test('nx run-many -t build-binaries,build-image on a cold cache: each (target, platform) compiled once in total, the other task waits, reports it cached', async () => {
-  const { env, gate, cache } = await fresh('run-many');
-  const run = await nxLive(['run-many', '-t', 'build-binaries,build-image', '-p', 'demo', '--parallel=2', '--output-style=stream', '--skip-nx-cache'], env);
-  const waiting = await run.line(/waiting\s+compile /);
-  expect(waiting).toMatch(/another build has it \(pid \d+\)/);
-  await fs.writeFile(join(gate, 'open'), '');
-  const done = await run.exit;
-  expect([done, run.output()]).toEqual([{ code: 0, signal: null }, run.output()]);
+test(
+  'nx run-many -t build-binaries,build-image on a cold cache: each (target, platform) compiled once in total, the other task waits, reports it cached',
+  async () => {
+    const { env, gate, cache } = await fresh('run-many');
+    const run = await nxLive(['run-many', '-t', 'build-binaries,build-image', '-p', 'demo', '--parallel=2', '--output-style=stream', '--skip-nx-cache'], env);
+    const waiting = await run.line(/waiting\s+compile /);
+    expect(waiting).toMatch(/another build has it \(pid \d+\)/);
+    await fs.writeFile(join(gate, 'open'), '');
+    const done = await run.exit;
+    expect([done, run.output()]).toEqual([{ code: 0, signal: null }, run.output()]);
 
-  expect(await buildSet()).toEqual(ONE_BUILD_EACH);
-  expect(compiles(run.output(), 'built')).toEqual(EACH_ONCE);
-  expect(compiles(run.output(), 'cached')).toEqual(EACH_ONCE);
-  expect(await runBinary(ws.projectPath('bin', 'linux_amd64', 'server'), ['-version'])).toBe('server 1.2.3\n');
-  for (const t of TARGETS) expect(existsSync(ws.path('dist', 'images', t, 'index.json'))).toBe(true);
-  expect(await fs.readdir(join(cache, 'tmp'))).toEqual([]);
-}, 10 * 60_000);
-
-test('nx run and fnbuild build-binaries at once: identical binaries, each (target, platform) compiled once, a third build compiles nothing', async () => {
-  const { env, gate, cache } = await fresh('nx-and-cli');
-  const viaNx = await nxLive(['run', 'demo:build-binaries', '--skip-nx-cache'], env);
-  const cliArgs = ['build-binaries', '--workspace-root', ws.root, '--project', PROJECT, '--platforms', PLATFORM, '--ldflags=-X main.version={version}'];
-  const viaCli = await fnbuildLive([...cliArgs, '--output-path', 'out/cli'], env);
-  await Promise.race([viaNx.line(/waiting\s+compile /), viaCli.line(/waiting\s+compile /)]);
-  await fs.writeFile(join(gate, 'open'), '');
-  for (const p of [viaNx, viaCli]) expect([await p.exit, p.output()]).toEqual([{ code: 0, signal: null }, p.output()]);
-
-  expect(await buildSet()).toEqual(ONE_BUILD_EACH);
-  expect([...compiles(viaNx.output(), 'built'), ...compiles(viaCli.output(), 'built')].sort()).toEqual(EACH_ONCE);
-  const nxOut = ws.projectPath('bin');
-  const cliOut = ws.path('out', 'cli');
-  const binaries = TARGETS.map((t) => `linux_amd64/${t}`);
-  expect(await filesUnder(nxOut)).toEqual([...binaries, 'artifacts.json'].sort());
-  for (const rel of binaries) expect([rel, await sha256Of(join(nxOut, rel))]).toEqual([rel, await sha256Of(join(cliOut, rel))]);
-  for (const l of await readArtifacts(cliOut)) expect([l.path, l.sha256]).toEqual([l.path, await sha256Of(join(cliOut, l.path))]);
-
-  await ws.goLog.reset();
-  const third = await ws.nx(['run', 'demo:build-binaries', '--skip-nx-cache'], { NX_FNBUILD_CACHE_DIR: cache });
-  expectSuccess(third, 'the third build');
-  expect(await buildSet()).toEqual([]);
-}, 10 * 60_000);
-
-test('nx run-many with the holder killed (-9) mid-compile: the waiting task takes over and finishes correctly', async () => {
-  const { env, gate, cache } = await fresh('kill');
-  const run = await nxLive(['run-many', '-t', 'build-binaries,build-image', '-p', 'demo', '--parallel=2', '--output-style=stream', '--skip-nx-cache'], env);
-  const waiting = await run.line(/waiting\s+compile /);
-  // The waiter can print its line before the holder's go build reaches the gate.
-  await until('the holder’s go build at the gate', async () => (await held(gate)).length > 0);
-  const [holder] = await held(gate);
-  const holderPid = Number(/pid (\d+)/.exec(waiting)![1]);
-  expect(holder.caller).toBe(holderPid);
-
-  process.kill(holderPid, 'SIGKILL');
-  const killedAt = Date.now();
-  process.kill(holder.wrapper, 'SIGKILL'); // its orphaned go build
-  await until('the waiter’s own go build', async () => (await held(gate)).some((h) => h.caller !== holderPid));
-  const takeOverMs = Date.now() - killedAt;
-  await fs.writeFile(join(gate, 'open'), '');
-  const done = await run.exit;
-  // Nx names the killed task as the one failure; the other one, the waiter, succeeded.
-  expect(done.code).not.toBe(0);
-  const failed = /Failed tasks:\s*((?:\s*- \S+)+)/.exec(run.output())?.[1].trim().split(/\s*- /).filter(Boolean);
-  expect(failed).toHaveLength(1);
-  const waiter = ['build-binaries', 'build-image'].find((t) => `demo:${t}` !== failed![0]);
-  // Reported, not asserted (includes starting the go wrapper): speed is not a test's business.
-  console.log(`e2e: SIGKILL of the holding task (${failed![0]}) → the waiting one's (demo:${waiter}) go build started: ${takeOverMs} ms`);
-
-  expect(compiles(run.output(), 'built')).toEqual(EACH_ONCE); // the holder died before finishing: the waiter built both
-  if (waiter === 'build-binaries') {
+    expect(await buildSet()).toEqual(ONE_BUILD_EACH);
+    expect(compiles(run.output(), 'built')).toEqual(EACH_ONCE);
+    expect(compiles(run.output(), 'cached')).toEqual(EACH_ONCE);
     expect(await runBinary(ws.projectPath('bin', 'linux_amd64', 'server'), ['-version'])).toBe('server 1.2.3\n');
-    expect(await runBinary(ws.projectPath('bin', 'linux_amd64', 'client'), ['-name', 'e2e'])).toBe('Hello, e2e!\n');
-  } else {
     for (const t of TARGETS) expect(existsSync(ws.path('dist', 'images', t, 'index.json'))).toBe(true);
-    expect(run.output()).toMatch(/demo-server@sha256:[0-9a-f]{64} \(linux\/amd64\)/);
-  }
-  // What the waiter recorded is whole: running both tasks again compiles nothing.
-  await ws.goLog.reset();
-  const again = await ws.nx(['run-many', '-t', 'build-binaries,build-image', '-p', 'demo', '--skip-nx-cache'], { NX_FNBUILD_CACHE_DIR: cache });
-  expectSuccess(again, 'both tasks again');
-  expect(await buildSet()).toEqual([]);
-  expect(await runBinary(ws.projectPath('bin', 'linux_amd64', 'server'), ['-version'])).toBe('server 1.2.3\n');
-}, 10 * 60_000);
+    expect(await fs.readdir(join(cache, 'tmp'))).toEqual([]);
+  },
+  10 * 60_000,
+);
+
+test(
+  'nx run and fnbuild build-binaries at once: identical binaries, each (target, platform) compiled once, a third build compiles nothing',
+  async () => {
+    const { env, gate, cache } = await fresh('nx-and-cli');
+    const viaNx = await nxLive(['run', 'demo:build-binaries', '--skip-nx-cache'], env);
+    const cliArgs = ['build-binaries', '--workspace-root', ws.root, '--project', PROJECT, '--platforms', PLATFORM, '--ldflags=-X main.version={version}'];
+    const viaCli = await fnbuildLive([...cliArgs, '--output-path', 'out/cli'], env);
+    await Promise.race([viaNx.line(/waiting\s+compile /), viaCli.line(/waiting\s+compile /)]);
+    await fs.writeFile(join(gate, 'open'), '');
+    for (const p of [viaNx, viaCli]) expect([await p.exit, p.output()]).toEqual([{ code: 0, signal: null }, p.output()]);
+
+    expect(await buildSet()).toEqual(ONE_BUILD_EACH);
+    expect([...compiles(viaNx.output(), 'built'), ...compiles(viaCli.output(), 'built')].sort()).toEqual(EACH_ONCE);
+    const nxOut = ws.projectPath('bin');
+    const cliOut = ws.path('out', 'cli');
+    const binaries = TARGETS.map((t) => `linux_amd64/${t}`);
+    expect(await filesUnder(nxOut)).toEqual([...binaries, 'artifacts.json'].sort());
+    for (const rel of binaries) expect([rel, await sha256Of(join(nxOut, rel))]).toEqual([rel, await sha256Of(join(cliOut, rel))]);
+    for (const l of await readArtifacts(cliOut)) expect([l.path, l.sha256]).toEqual([l.path, await sha256Of(join(cliOut, l.path))]);
+
+    await ws.goLog.reset();
+    const third = await ws.nx(['run', 'demo:build-binaries', '--skip-nx-cache'], { NX_FNBUILD_CACHE_DIR: cache });
+    expectSuccess(third, 'the third build');
+    expect(await buildSet()).toEqual([]);
+  },
+  10 * 60_000,
+);
+
+test(
+  'nx run-many with the holder killed (-9) mid-compile: the waiting task takes over and finishes correctly',
+  async () => {
+    const { env, gate, cache } = await fresh('kill');
+    const run = await nxLive(['run-many', '-t', 'build-binaries,build-image', '-p', 'demo', '--parallel=2', '--output-style=stream', '--skip-nx-cache'], env);
+    const waiting = await run.line(/waiting\s+compile /);
+    // The waiter can print its line before the holder's go build reaches the gate.
+    await until('the holder’s go build at the gate', async () => (await held(gate)).length > 0);
+    const [holder] = await held(gate);
+    const holderPid = Number(/pid (\d+)/.exec(waiting)![1]);
+    expect(holder.caller).toBe(holderPid);
+
+    process.kill(holderPid, 'SIGKILL');
+    const killedAt = Date.now();
+    process.kill(holder.wrapper, 'SIGKILL'); // its orphaned go build
+    await until('the waiter’s own go build', async () => (await held(gate)).some((h) => h.caller !== holderPid));
+    const takeOverMs = Date.now() - killedAt;
+    await fs.writeFile(join(gate, 'open'), '');
+    const done = await run.exit;
+    // Nx names the killed task as the one failure; the other one, the waiter, succeeded.
+    expect(done.code).not.toBe(0);
+    const failed = /Failed tasks:\s*((?:\s*- \S+)+)/.exec(run.output())?.[1].trim().split(/\s*- /).filter(Boolean);
+    expect(failed).toHaveLength(1);
+    const waiter = ['build-binaries', 'build-image'].find((t) => `demo:${t}` !== failed![0]);
+    // Reported, not asserted (includes starting the go wrapper): speed is not a test's business.
+    console.log(`e2e: SIGKILL of the holding task (${failed![0]}) → the waiting one's (demo:${waiter}) go build started: ${takeOverMs} ms`);
+
+    expect(compiles(run.output(), 'built')).toEqual(EACH_ONCE); // the holder died before finishing: the waiter built both
+    if (waiter === 'build-binaries') {
+      expect(await runBinary(ws.projectPath('bin', 'linux_amd64', 'server'), ['-version'])).toBe('server 1.2.3\n');
+      expect(await runBinary(ws.projectPath('bin', 'linux_amd64', 'client'), ['-name', 'e2e'])).toBe('Hello, e2e!\n');
+    } else {
+      for (const t of TARGETS) expect(existsSync(ws.path('dist', 'images', t, 'index.json'))).toBe(true);
+      expect(run.output()).toMatch(/demo-server@sha256:[0-9a-f]{64} \(linux\/amd64\)/);
+    }
+    // What the waiter recorded is whole: running both tasks again compiles nothing.
+    await ws.goLog.reset();
+    const again = await ws.nx(['run-many', '-t', 'build-binaries,build-image', '-p', 'demo', '--skip-nx-cache'], { NX_FNBUILD_CACHE_DIR: cache });
+    expectSuccess(again, 'both tasks again');
+    expect(await buildSet()).toEqual([]);
+    expect(await runBinary(ws.projectPath('bin', 'linux_amd64', 'server'), ['-version'])).toBe('server 1.2.3\n');
+  },
+  10 * 60_000,
+);

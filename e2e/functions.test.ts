@@ -37,7 +37,22 @@ beforeAll(async () => {
   ws = await Workspace.create();
   await fs.cp(join(FIXTURES, 'hello-fn'), fn(), { recursive: true });
   const options = { baseImage: `${reg.host}/fnbase:1`, insecureRegistries: [reg.host] };
-  await fs.writeFile(fn('project.json'), JSON.stringify({ name: 'hello-fn', root: 'apps/hello-fn', projectType: 'application', targets: { 'build-image': { executor: 'nx-fnbuild:build-image', options }, push: { executor: 'nx-fnbuild:push', options: { repository: `${reg.host}/fns/hello-fn`, insecureRegistries: [reg.host] } } } }, null, 2));
+  await fs.writeFile(
+    fn('project.json'),
+    JSON.stringify(
+      {
+        name: 'hello-fn',
+        root: 'apps/hello-fn',
+        projectType: 'application',
+        targets: {
+          'build-image': { executor: 'nx-fnbuild:build-image', options },
+          push: { executor: 'nx-fnbuild:push', options: { repository: `${reg.host}/fns/hello-fn`, insecureRegistries: [reg.host] } },
+        },
+      },
+      null,
+      2,
+    ),
+  );
   await ws.git(['add', '-A']);
   await ws.git(['commit', '-q', '-m', 'hello-fn']);
   goVersion = (await ws.go(['env', 'GOVERSION'])).stdout.trim().slice(2);
@@ -65,7 +80,9 @@ describe('a function project', () => {
   test('build-image builds it as name:version over the base, pins runtime, build_image and run_image in func.yaml, and never writes into the sources', async () => {
     const r = await buildImage();
     expectSuccess(r, 'nx run hello-fn:build-image');
-    expect(r.stdout).toMatch(new RegExp(`apps/hello-fn/func\\.yaml: pinned runtime: go\\S+, build_image: golang:\\S+, run_image: ${reg.host}/fnbase:1@sha256:[0-9a-f]{64}\n`));
+    expect(r.stdout).toMatch(
+      new RegExp(`apps/hello-fn/func\\.yaml: pinned runtime: go\\S+, build_image: golang:\\S+, run_image: ${reg.host}/fnbase:1@sha256:[0-9a-f]{64}\n`),
+    );
     // The workspace runs with CI=true: a CI checkout's pins are thrown away, and the build says so.
     expect(r.stdout).toContain('warning: func.yaml had no pins, and this CI checkout is thrown away with them');
     const yaml = await fs.readFile(fn('func.yaml'), 'utf8');
@@ -91,7 +108,9 @@ describe('a function project', () => {
     const cfgPath = join(bundle, 'config.json');
     const rt = JSON.parse(await fs.readFile(cfgPath, 'utf8')) as { process: { terminal: boolean; env: string[] }; linux: { namespaces: { type: string }[] } };
     rt.process.terminal = false;
-    rt.process.env.push(`FUNC_CONTEXT=${JSON.stringify({ name: 'hello-fn', version: 'v1', port: String(port), runtime: 'Knative', httpPattern: '/greet/{who}' })}`);
+    rt.process.env.push(
+      `FUNC_CONTEXT=${JSON.stringify({ name: 'hello-fn', version: 'v1', port: String(port), runtime: 'Knative', httpPattern: '/greet/{who}' })}`,
+    );
     rt.linux.namespaces = rt.linux.namespaces.filter((n) => n.type !== 'network');
     await fs.writeFile(cfgPath, JSON.stringify(rt, null, 2));
 
@@ -101,7 +120,11 @@ describe('a function project', () => {
     const log = join(scratch, 'fn.log');
     const fd = openSync(log, 'w');
     // In the foreground: runc's exit status is the container process's.
-    const child = spawn('runc', ['--root', state, 'run', '--bundle', bundle, id], { cwd: bundle, stdio: ['ignore', fd, fd], env: baseEnv() as NodeJS.ProcessEnv });
+    const child = spawn('runc', ['--root', state, 'run', '--bundle', bundle, id], {
+      cwd: bundle,
+      stdio: ['ignore', fd, fd],
+      env: baseEnv() as NodeJS.ProcessEnv,
+    });
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     closeSync(fd);
     try {
@@ -156,7 +179,9 @@ describe('a function project', () => {
 
     let r = await buildImage({ FUNC_NAME: 'Missing' });
     expectFailure(r, 'an unknown FUNC_NAME');
-    expect(r.stdout + r.stderr).toMatch(/function "Missing" not found in .*hello-fn\. Handlers in this package: Hello\.[\s\S]*Accepted signatures: func Name\(w http\.ResponseWriter, r \*http\.Request\)/);
+    expect(r.stdout + r.stderr).toMatch(
+      /function "Missing" not found in .*hello-fn\. Handlers in this package: Hello\.[\s\S]*Accepted signatures: func Name\(w http\.ResponseWriter, r \*http\.Request\)/,
+    );
 
     await fs.writeFile(fn('func.yaml'), good.replace('version: 0.1.0', 'version: [0.1'));
     r = await buildImage();
@@ -190,7 +215,8 @@ describe('a function from a git branch, through Nx', () => {
   let work: string;
   const project = () => ws.path('apps', 'git-fn');
   const binary = () => join(project(), 'bin', 'linux_amd64', 'git-fn');
-  const git = (cwd: string, args: string[]) => execOk('git', ['-c', 'user.name=e2e', '-c', 'user.email=e2e@example.com', '-c', 'commit.gpgsign=false', ...args], { cwd, env: baseEnv() });
+  const git = (cwd: string, args: string[]) =>
+    execOk('git', ['-c', 'user.name=e2e', '-c', 'user.email=e2e@example.com', '-c', 'commit.gpgsign=false', ...args], { cwd, env: baseEnv() });
   const run = () => ws.nx(['run', 'git-fn:build-binaries']);
   /** What the built binary answers: each commit's ends with its own mark. */
   const answer = async () => {
@@ -215,20 +241,24 @@ describe('a function from a git branch, through Nx', () => {
   const writeProject = (inputs?: unknown[]) =>
     fs.writeFile(
       join(project(), 'project.json'),
-      JSON.stringify({
-        name: 'git-fn',
-        root: 'apps/git-fn',
-        projectType: 'application',
-        targets: {
-          'build-binaries': {
-            executor: 'nx-fnbuild:build-binaries',
-            cache: true,
-            outputs: ['{projectRoot}/bin'],
-            ...(inputs ? { inputs } : {}),
-            options: { functionName: 'Hello', platforms: ['linux/amd64'], source: { git: `file://${bare}`, revision: 'main' } },
+      JSON.stringify(
+        {
+          name: 'git-fn',
+          root: 'apps/git-fn',
+          projectType: 'application',
+          targets: {
+            'build-binaries': {
+              executor: 'nx-fnbuild:build-binaries',
+              cache: true,
+              outputs: ['{projectRoot}/bin'],
+              ...(inputs ? { inputs } : {}),
+              options: { functionName: 'Hello', platforms: ['linux/amd64'], source: { git: `file://${bare}`, revision: 'main' } },
+            },
           },
         },
-      }, null, 2),
+        null,
+        2,
+      ),
     );
 
   beforeAll(async () => {

@@ -10,7 +10,18 @@ import http from 'node:http';
 import { join } from 'node:path';
 import { expectFailure, expectSuccess } from './harness/assert';
 import { digestOf, Layout, skopeoCopy, skopeoRaw, skopeoTry, type Index, type Manifest } from './harness/images';
-import { headManifest, removeDir, startFaultProxy, startRegistry, tempDir, type ExecResult, type Fault, type FaultPlan, type FaultProxy, type RunningRegistry } from '../testkit';
+import {
+  headManifest,
+  removeDir,
+  startFaultProxy,
+  startRegistry,
+  tempDir,
+  type ExecResult,
+  type Fault,
+  type FaultPlan,
+  type FaultProxy,
+  type RunningRegistry,
+} from '../testkit';
 import { VERSION, Workspace } from './harness/workspace';
 
 jest.setTimeout(5 * 60_000);
@@ -114,11 +125,7 @@ beforeAll(async () => {
     startRegistry({ users: { [USER]: PASSWORD } }),
     startRegistry({ tls: true }),
   ]);
-  [proxy, faulty, staller] = await Promise.all([
-    startFaultProxy(reg.port),
-    startFaultProxy(reg.port, faultPlan()),
-    startFaultProxy(reg.port),
-  ]);
+  [proxy, faulty, staller] = await Promise.all([startFaultProxy(reg.port), startFaultProxy(reg.port, faultPlan()), startFaultProxy(reg.port)]);
   noDockerConfig = join(dir, 'no-docker-config');
   await fs.mkdir(noDockerConfig);
   await fs.writeFile(ws.projectPath('project.json'), JSON.stringify(projectJson(), null, 2) + '\n');
@@ -215,7 +222,9 @@ describe('anonymous registry, through a counting proxy', () => {
 
     // Every blob of the image: a POST with mount=<digest>&from=team/demo, answered 201 Created.
     for (const digest of local.blobs) {
-      const mounts = proxy.requests.filter((q) => q.method === 'POST' && q.url.startsWith('/v2/team/other/blobs/uploads/') && new URL(q.url, 'http://x').searchParams.get('mount') === digest);
+      const mounts = proxy.requests.filter(
+        (q) => q.method === 'POST' && q.url.startsWith('/v2/team/other/blobs/uploads/') && new URL(q.url, 'http://x').searchParams.get('mount') === digest,
+      );
       expect([digest, mounts.map((m) => [new URL(m.url, 'http://x').searchParams.get('from'), m.status])]).toEqual([digest, [['team/demo', 201]]]);
     }
     // No upload at all (a PUT or PATCH to an upload session): the SBOM's two small blobs are mounted too.
@@ -265,7 +274,10 @@ describe('Basic auth (htpasswd)', () => {
   test('$DOCKER_CONFIG/config.json auths with a base64 "auth"', async () => {
     const cfgDir = join(dir, 'docker-config-auths');
     await fs.mkdir(cfgDir, { recursive: true });
-    await fs.writeFile(join(cfgDir, 'config.json'), JSON.stringify({ auths: { [authReg.host]: { auth: Buffer.from(`${USER}:${PASSWORD}`).toString('base64') } } }));
+    await fs.writeFile(
+      join(cfgDir, 'config.json'),
+      JSON.stringify({ auths: { [authReg.host]: { auth: Buffer.from(`${USER}:${PASSWORD}`).toString('base64') } } }),
+    );
     const r = await push('push-auth-config', { DOCKER_CONFIG: cfgDir });
     expectSuccess(r, 'nx run demo:push-auth-config');
     expectRefs(r, `${authReg.host}/team/config`);
@@ -335,7 +347,11 @@ describe('faults', () => {
     const resetPut = injected.find((q) => q.method === 'PUT' && q.url.includes('/blobs/uploads/') && q.fault === 'reset');
     expect(resetPut).toBeDefined();
     const resetDigest = new URL(resetPut!.url, 'http://x').searchParams.get('digest');
-    expect(faulty.requests.filter((q) => q.method === 'PUT' && q.fault === 'pass' && new URL(q.url, 'http://x').searchParams.get('digest') === resetDigest).map((q) => q.status)).toEqual([201]);
+    expect(
+      faulty.requests
+        .filter((q) => q.method === 'PUT' && q.fault === 'pass' && new URL(q.url, 'http://x').searchParams.get('digest') === resetDigest)
+        .map((q) => q.status),
+    ).toEqual([201]);
 
     for (const tag of TAGS) expect(await registryDigest(reg, 'team/flaky', tag)).toBe(local.digest);
     const pulled = join(dir, 'pulled-flaky');
@@ -405,9 +421,16 @@ async function startNx(args: string[], env: Record<string, string>) {
   const log = join(dir, `nx-${Date.now()}.log`);
   const fd = openSync(log, 'w');
   const childEnv = Object.fromEntries(Object.entries({ ...ws.env, ...env }).filter(([, v]) => v !== undefined)) as NodeJS.ProcessEnv;
-  const child = spawn(process.execPath, [ws.path('node_modules', 'nx', pkg.bin.nx!), ...args], { cwd: ws.root, env: childEnv, detached: true, stdio: ['ignore', fd, fd] });
+  const child = spawn(process.execPath, [ws.path('node_modules', 'nx', pkg.bin.nx!), ...args], {
+    cwd: ws.root,
+    env: childEnv,
+    detached: true,
+    stdio: ['ignore', fd, fd],
+  });
   closeSync(fd);
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   return {
     exited,
     kill: () => {

@@ -213,12 +213,23 @@ export async function buildBusyboxBase(dir: string): Promise<BaseImage> {
   await fs.symlink('busybox', join(rootfs, 'bin', 'sh'));
   await tool('umoci', ['repack', '--image', `${layout}:base`, bundle]);
   await tool('umoci', [
-    'config', '--image', `${layout}:base`,
-    '--os', 'linux', '--architecture', 'amd64',
-    '--config.env', 'FOO=bar', '--config.env', 'PATH=/bin',
-    '--config.label', 'e2e.base=busybox',
-    '--config.cmd', '/bin/sh',
-    '--history.created_by', 'e2e: busybox base',
+    'config',
+    '--image',
+    `${layout}:base`,
+    '--os',
+    'linux',
+    '--architecture',
+    'amd64',
+    '--config.env',
+    'FOO=bar',
+    '--config.env',
+    'PATH=/bin',
+    '--config.label',
+    'e2e.base=busybox',
+    '--config.cmd',
+    '/bin/sh',
+    '--history.created_by',
+    'e2e: busybox base',
   ]);
   await fs.rm(bundle, { recursive: true, force: true });
   const cfg = await skopeoConfig(`oci:${layout}:base`);
@@ -231,7 +242,11 @@ export async function buildBusyboxBase(dir: string): Promise<BaseImage> {
  * `<host>/base:docker` converted to Docker schema 2 (`--format v2s2`). Returns the digests the
  * registry gives each tag.
  */
-export async function pushBase(base: BaseImage, host: string, repository = 'base'): Promise<{ oci: string; docker: string; ociRaw: string; dockerRaw: string }> {
+export async function pushBase(
+  base: BaseImage,
+  host: string,
+  repository = 'base',
+): Promise<{ oci: string; docker: string; ociRaw: string; dockerRaw: string }> {
   await skopeoCopy(`oci:${base.layout}:base`, `docker://${host}/${repository}:oci`, { format: 'oci', destInsecure: true });
   await skopeoCopy(`oci:${base.layout}:base`, `docker://${host}/${repository}:docker`, { format: 'v2s2', destInsecure: true });
   const ociRaw = await skopeoRaw(`docker://${host}/${repository}:oci`, { insecure: true });

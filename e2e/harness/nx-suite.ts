@@ -17,7 +17,12 @@ const BUILD_ENV = [{ env: 'GOFLAGS' }, { env: 'GOEXPERIMENT' }, { env: 'GOFIPS14
 const GIT = { runtime: 'git describe --tags --always --long --abbrev=40' };
 const SOURCES = ['{projectRoot}/**/*', '!{projectRoot}/bin/**/*', '!{projectRoot}/**/*_test.go', '^default'];
 const HELLO_MOD = ['{workspaceRoot}/apps/hello/go.mod', '{workspaceRoot}/apps/hello/go.sum'];
-const PLATFORM_WORK = ['{workspaceRoot}/platform/go.work', '{workspaceRoot}/platform/go.work.sum', '{workspaceRoot}/platform/**/go.mod', '{workspaceRoot}/platform/**/go.sum'];
+const PLATFORM_WORK = [
+  '{workspaceRoot}/platform/go.work',
+  '{workspaceRoot}/platform/go.work.sum',
+  '{workspaceRoot}/platform/**/go.mod',
+  '{workspaceRoot}/platform/**/go.sum',
+];
 
 /** Every Go service of the fixture (an application with build targets), and the libraries. */
 const SERVICES = ['api', 'client', 'server', 'worker'];
@@ -40,7 +45,8 @@ interface ShownProject {
 }
 
 /** The parts of a target the plugin decides (Nx adds defaults of its own around them). */
-const essentials = (t: ShownTarget | undefined) => t && { executor: t.executor, cache: t.cache, inputs: t.inputs, outputs: t.outputs ?? [], dependsOn: t.dependsOn ?? [], options: t.options };
+const essentials = (t: ShownTarget | undefined) =>
+  t && { executor: t.executor, cache: t.cache, inputs: t.inputs, outputs: t.outputs ?? [], dependsOn: t.dependsOn ?? [], options: t.options };
 
 function expectedTargets(name: string, sources: { root: string; buildList: string[] }): Record<string, unknown> {
   return {
@@ -64,7 +70,17 @@ function expectedTargets(name: string, sources: { root: string; buildList: strin
     test: {
       executor: 'nx:run-commands',
       cache: true,
-      inputs: ['{projectRoot}/**/*', '!{projectRoot}/bin/**/*', '^default', ...sources.buildList, { runtime: 'go version' }, ...BUILD_ENV, { env: 'CGO_ENABLED' }, { env: 'GOOS' }, { env: 'GOARCH' }],
+      inputs: [
+        '{projectRoot}/**/*',
+        '!{projectRoot}/bin/**/*',
+        '^default',
+        ...sources.buildList,
+        { runtime: 'go version' },
+        ...BUILD_ENV,
+        { env: 'CGO_ENABLED' },
+        { env: 'GOOS' },
+        { env: 'GOARCH' },
+      ],
       outputs: [],
       dependsOn: [],
       options: expect.objectContaining({ command: 'go test ./...', cwd: sources.root }), // Nx resolves {projectRoot} in options
@@ -116,7 +132,8 @@ export function nxSuite(release: NxRelease): void {
     await ws.nxOk(['graph', '--file=.e2e/projects.json']);
     const nodes = (JSON.parse(await ws.read('.e2e/projects.json')) as { graph: { nodes: Record<string, { data: ShownProject }> } }).graph.nodes;
     expect(Object.keys(nodes).sort()).toEqual(['api', 'client', 'hello', 'server', 'shared', 'worker']);
-    for (const [name, p] of Object.entries(shown)) expect([name, p]).toEqual([name, expect.objectContaining({ root: nodes[name].data.root, targets: nodes[name].data.targets })]);
+    for (const [name, p] of Object.entries(shown))
+      expect([name, p]).toEqual([name, expect.objectContaining({ root: nodes[name].data.root, targets: nodes[name].data.targets })]);
     const project = (name: string) => nodes[name].data;
 
     // A module with two commands: a project per command (named after its folder), the module a library.
@@ -126,7 +143,9 @@ export function nxSuite(release: NxRelease): void {
     for (const name of ['server', 'client']) {
       const p = project(name);
       expect([p.root, p.projectType]).toEqual([`apps/hello/cmd/${name}`, 'application']);
-      expect(Object.fromEntries(Object.entries(p.targets).map(([t, c]) => [t, essentials(c)]))).toEqual(expectedTargets(name, { root: p.root, buildList: HELLO_MOD }));
+      expect(Object.fromEntries(Object.entries(p.targets).map(([t, c]) => [t, essentials(c)]))).toEqual(
+        expectedTargets(name, { root: p.root, buildList: HELLO_MOD }),
+      );
     }
 
     // A go.work with a shared library module and two services.
@@ -135,13 +154,21 @@ export function nxSuite(release: NxRelease): void {
     for (const name of ['api', 'worker']) {
       const p = project(name);
       expect([p.root, p.projectType]).toEqual([`platform/services/${name}`, 'application']);
-      expect(Object.fromEntries(Object.entries(p.targets).map(([t, c]) => [t, essentials(c)]))).toEqual(expectedTargets(name, { root: p.root, buildList: PLATFORM_WORK }));
+      expect(Object.fromEntries(Object.entries(p.targets).map(([t, c]) => [t, essentials(c)]))).toEqual(
+        expectedTargets(name, { root: p.root, buildList: PLATFORM_WORK }),
+      );
     }
 
     // Every target explains itself.
     for (const name of Object.keys(nodes)) {
       for (const [target, t] of Object.entries(project(name).targets)) {
-        expect([name, target, (t.metadata?.description ?? '').length > 20, t.metadata?.technologies, typeof t.metadata?.help?.command]).toEqual([name, target, true, ['go'], 'string']);
+        expect([name, target, (t.metadata?.description ?? '').length > 20, t.metadata?.technologies, typeof t.metadata?.help?.command]).toEqual([
+          name,
+          target,
+          true,
+          ['go'],
+          'string',
+        ]);
       }
     }
     expect(shown.api.targets['build-binaries'].metadata?.help?.command).toBe('npx nx run api:build-binaries --help');
@@ -176,7 +203,11 @@ export function nxSuite(release: NxRelease): void {
     expect(await affectedBy(() => ws.edit('platform/go.work', (t) => t.replace(/^go 1\.22$/m, 'go 1.23')))).toEqual(['api', 'shared', 'worker']);
     // one module, two commands
     expect(await affectedBy(() => append('apps/hello/cmd/server/main.go', '\n// changed\n'))).toEqual(['server']);
-    expect(await affectedBy(() => ws.edit('apps/hello/internal/greeting/greeting.txt', (t) => t.replace('Hello', 'Hi')))).toEqual(['client', 'hello', 'server']);
+    expect(await affectedBy(() => ws.edit('apps/hello/internal/greeting/greeting.txt', (t) => t.replace('Hello', 'Hi')))).toEqual([
+      'client',
+      'hello',
+      'server',
+    ]);
     expect(await affectedBy(() => ws.edit('apps/hello/go.mod', (t) => t.replace(/^go 1\.21$/m, 'go 1.22')))).toEqual(['client', 'hello', 'server']);
     // neither
     expect(await affectedBy(() => append('README.md', '\nMore words.\n'))).toEqual([]);
@@ -193,14 +224,20 @@ export function nxSuite(release: NxRelease): void {
     expect([puts.length, puts.every((r) => r.status === 200)]).toEqual([2 * SERVICES.length, true]);
     const built = await outputDigests(ws);
     expect(Object.keys(built).filter((f) => f.endsWith('artifacts.json')).length).toBe(SERVICES.length);
-    expect(Object.keys(built).filter((f) => /^dist\/images\/[a-z]+\.spdx\.json$/.test(f)).sort()).toEqual(SERVICES.map((s) => `dist/images/${s}.spdx.json`));
+    expect(
+      Object.keys(built)
+        .filter((f) => /^dist\/images\/[a-z]+\.spdx\.json$/.test(f))
+        .sort(),
+    ).toEqual(SERVICES.map((s) => `dist/images/${s}.spdx.json`));
 
     const clone = await ws.clone();
     try {
       expect(existsSync(clone.path('dist'))).toBe(false);
       server.requests.length = 0;
       const replay = await clone.nxOk(['run-many', '-t', 'build-binaries', 'build-image'], remote);
-      expect(replay.output).toContain(`Nx read the output from the cache instead of running the command for ${2 * SERVICES.length} out of ${2 * SERVICES.length} tasks`);
+      expect(replay.output).toContain(
+        `Nx read the output from the cache instead of running the command for ${2 * SERVICES.length} out of ${2 * SERVICES.length} tasks`,
+      );
       expect(await clone.goLog.builds()).toEqual([]);
       expect(server.requests.filter((r) => r.method === 'GET').map((r) => r.status)).toEqual(new Array(2 * SERVICES.length).fill(200));
       expect(await outputDigests(clone)).toEqual(built);
@@ -237,7 +274,10 @@ export function nxSuite(release: NxRelease): void {
       expect(added.output).toContain('Package nx-fnbuild added successfully');
       const nxJson = JSON.parse(await empty.read('nx.json')) as { plugins?: unknown[] };
       expect(nxJson.plugins).toEqual([
-        { plugin: 'nx-fnbuild', options: { buildBinariesTargetName: 'build-binaries', buildImageTargetName: 'build-image', pushTargetName: 'push', testTargetName: 'test' } },
+        {
+          plugin: 'nx-fnbuild',
+          options: { buildBinariesTargetName: 'build-binaries', buildImageTargetName: 'build-image', pushTargetName: 'push', testTargetName: 'test' },
+        },
       ]);
       expect((await empty.read('.gitignore')).split('\n')).toEqual(expect.arrayContaining(['bin/', 'dist/', '.fnbuild/']));
       const hello = JSON.parse((await empty.nxOk(['show', 'project', 'hello', '--json'])).stdout) as ShownProject;
@@ -280,7 +320,10 @@ export function nxSuite(release: NxRelease): void {
       await empty.nxOk(['run', 'hello-fn:build-binaries']);
       expect(await empty.read('hello-fn/func.yaml')).toMatch(/\nruntime: go1\.\d+\nbuild_image: golang:1\.\d+\.\d+\n$/);
       const fnPort = 20000 + Math.floor(Math.random() * 20000);
-      const served = spawn(empty.path('hello-fn', 'bin', 'linux_amd64', 'hello-fn'), [], { env: { FUNC_CONTEXT: JSON.stringify({ port: String(fnPort) }) }, stdio: 'ignore' });
+      const served = spawn(empty.path('hello-fn', 'bin', 'linux_amd64', 'hello-fn'), [], {
+        env: { FUNC_CONTEXT: JSON.stringify({ port: String(fnPort) }) },
+        stdio: 'ignore',
+      });
       try {
         expect(await waitForHttp(`http://127.0.0.1:${fnPort}/?name=nx`, 10_000)).toBe('Hello, nx!\n');
       } finally {

@@ -33,7 +33,12 @@ function template(release: NxRelease, tarballs: Tarballs): Promise<string> {
         await writeJson(join(staging, 'package.json'), {
           name: 'nx-fnbuild-e2e-workspace',
           private: true,
-          devDependencies: { nx: release.nx, '@nx/devkit': release.devkit, '@nx-fnbuild/core': `file:${tarballs.core}`, 'nx-fnbuild': `file:${tarballs.plugin}` },
+          devDependencies: {
+            nx: release.nx,
+            '@nx/devkit': release.devkit,
+            '@nx-fnbuild/core': `file:${tarballs.core}`,
+            'nx-fnbuild': `file:${tarballs.plugin}`,
+          },
         });
         await execOk('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline'], { cwd: staging, env: baseEnv(), timeoutMs: 10 * 60_000 });
         await fs.rename(staging, dir).catch(() => fs.rm(staging, { recursive: true, force: true }));
@@ -165,7 +170,10 @@ export class NxWorkspace {
   /** `nx <args>` as a real process, with the release's node. */
   async nx(args: string[], env: Env = {}): Promise<ExecResult> {
     const pkg = JSON.parse(await fs.readFile(this.path('node_modules', 'nx', 'package.json'), 'utf8')) as { bin: Record<string, string> };
-    return exec(this.release.node ?? process.execPath, [this.path('node_modules', 'nx', pkg.bin.nx), ...args], { cwd: this.root, env: { ...this.env, ...env } });
+    return exec(this.release.node ?? process.execPath, [this.path('node_modules', 'nx', pkg.bin.nx), ...args], {
+      cwd: this.root,
+      env: { ...this.env, ...env },
+    });
   }
 
   /** `nx <args>` that must succeed; its output otherwise becomes the error. */

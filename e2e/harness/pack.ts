@@ -33,7 +33,11 @@ async function fingerprint(): Promise<string> {
     const top = (await fs.readdir(dir, { withFileTypes: true })).filter((e) => e.isFile()).map((e) => join(dir, e.name));
     const dist = (await filesUnder(join(dir, 'dist'))).filter((f) => !f.endsWith('.tsbuildinfo'));
     const schemas = (await filesUnder(join(dir, 'src'))).filter((f) => basename(f) === 'schema.json');
-    for (const f of [...top, ...dist, ...schemas].sort()) h.update(relative(REPO_ROOT, f)).update('\0').update(await fs.readFile(f)).update('\0');
+    for (const f of [...top, ...dist, ...schemas].sort())
+      h.update(relative(REPO_ROOT, f))
+        .update('\0')
+        .update(await fs.readFile(f))
+        .update('\0');
   }
   return h.digest('hex').slice(0, 16);
 }
@@ -77,7 +81,11 @@ export function packPlugin(): Promise<Tarballs> {
 /** Tarballs of other package states unused for 15 minutes, and workspaces a killed run left 6 hours ago. */
 async function removeStale(keep: string): Promise<void> {
   const maxAge = (name: string) =>
-    name.startsWith(`${TMP_PREFIX}pack-`) || name.startsWith(`${TMP_PREFIX}packing-`) ? 15 * 60_000 : name.startsWith(`${TMP_PREFIX}ws-`) ? 6 * 3600_000 : undefined;
+    name.startsWith(`${TMP_PREFIX}pack-`) || name.startsWith(`${TMP_PREFIX}packing-`)
+      ? 15 * 60_000
+      : name.startsWith(`${TMP_PREFIX}ws-`)
+        ? 6 * 3600_000
+        : undefined;
   for (const name of await fs.readdir(tmpdir())) {
     const p = join(tmpdir(), name);
     const age = maxAge(name);

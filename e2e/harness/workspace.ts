@@ -29,7 +29,10 @@ export class Workspace {
   /** Pins every run of this workspace gets; a run's own env goes on top. */
   readonly env: Env;
 
-  private constructor(readonly root: string, env: Env) {
+  private constructor(
+    readonly root: string,
+    env: Env,
+  ) {
     this.goLog = new GoLog(join(root, '.e2e', 'go.log'));
     this.project = join(root, PROJECT);
     this.env = env;
@@ -164,7 +167,9 @@ async function makeWritable(dir: string): Promise<void> {
 // ---- checks that do not rely on the code under test ----
 
 export async function sha256Of(path: string): Promise<string> {
-  return createHash('sha256').update(await fs.readFile(path)).digest('hex');
+  return createHash('sha256')
+    .update(await fs.readFile(path))
+    .digest('hex');
 }
 
 /** `file -b`: what the file is, according to libmagic. */

@@ -91,7 +91,9 @@ async function main(argv: string[], signal: AbortSignal): Promise<number> {
       signal,
     });
     for (const line of buildNotes(r, process.env, workspaceRoot)) process.stderr.write(line + '\n');
-    process.stderr.write(`${r.artifacts.length} binaries (${r.built} built, ${r.cached} cached) in ${formatMs(performance.now() - started)} → ${r.outputPath}\n`);
+    process.stderr.write(
+      `${r.artifacts.length} binaries (${r.built} built, ${r.cached} cached) in ${formatMs(performance.now() - started)} → ${r.outputPath}\n`,
+    );
     return 0;
   }
   const report = values.quiet ? undefined : consoleReporter((l) => process.stderr.write(l + '\n'));
@@ -107,7 +109,15 @@ async function main(argv: string[], signal: AbortSignal): Promise<number> {
   }
   if (command === 'push') {
     const started = performance.now();
-    const pushed = await pushImages({ workspaceRoot, projectRoot, projectName: values.name, buildOptions: json(values.options, '--options'), options: json(values['push-options'], '--push-options'), report, signal });
+    const pushed = await pushImages({
+      workspaceRoot,
+      projectRoot,
+      projectName: values.name,
+      buildOptions: json(values.options, '--options'),
+      options: json(values['push-options'], '--push-options'),
+      report,
+      signal,
+    });
     for (const img of pushed) for (const ref of img.refs) process.stdout.write(`${ref.repository}:${ref.tag}@${ref.digest}\n`);
     const b = pushed.reduce((n, i) => ({ up: n.up + i.blobs.uploaded, mnt: n.mnt + i.blobs.mounted, ms: n.ms + i.ms }), { up: 0, mnt: 0, ms: 0 });
     process.stderr.write(`pushed in ${formatMs(performance.now() - started)} (registry ${formatMs(b.ms)}; ${b.up} blobs uploaded, ${b.mnt} mounted)\n`);

@@ -1,5 +1,12 @@
 export * from './platform/platform';
-export { buildBinaries, BuildFailedError, defaultCacheDir, type Artifact, type BuildBinariesRequest, type BuildBinariesResult } from './binaries/build-binaries';
+export {
+  buildBinaries,
+  BuildFailedError,
+  defaultCacheDir,
+  type Artifact,
+  type BuildBinariesRequest,
+  type BuildBinariesResult,
+} from './binaries/build-binaries';
 export { CompileError } from './binaries/compile';
 export { buildBinariesOptionsSchema, buildSettingsSchema, parseOptions, type BuildBinariesOptions } from './binaries/options';
 export { consoleReporter, formatMs } from './graph/console-reporter';

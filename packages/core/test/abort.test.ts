@@ -101,7 +101,13 @@ test('an already aborted signal starts no process at all', async () => {
   const go = goWrapper(join(tmp, 'tools-2'));
   const controller = new AbortController();
   controller.abort(new FnbuildError('stopped before it began'));
-  const build = buildBinaries({ workspaceRoot: tmp, projectRoot: project, options: { cacheDir: join(tmp, 'cache-2') }, env: testEnv({ GO: go.command }), signal: controller.signal });
+  const build = buildBinaries({
+    workspaceRoot: tmp,
+    projectRoot: project,
+    options: { cacheDir: join(tmp, 'cache-2') },
+    env: testEnv({ GO: go.command }),
+    signal: controller.signal,
+  });
   await expect(build).rejects.toThrow('stopped before it began');
   expect(await go.log.calls()).toEqual([]);
 });

@@ -36,7 +36,9 @@ test('a syntax error in one target: BuildFailedError names target, platform and 
   lines[brokenLine - 1] = '\tfmt.Println("client:", greeting.Text(}';
   writeFileSync(main, lines.join('\n'));
 
-  const err = await failureOf(build({ workspaceRoot: tmp, projectRoot: project, options: { cacheDir: join(tmp, 'cache'), platforms: [HOST] }, env: testEnv({}) }));
+  const err = await failureOf(
+    build({ workspaceRoot: tmp, projectRoot: project, options: { cacheDir: join(tmp, 'cache'), platforms: [HOST] }, env: testEnv({}) }),
+  );
   expect(err).toBeInstanceOf(BuildFailedError);
   expect(err.message.startsWith(`1 of 2 builds failed:\n  ✖ client (./cmd/client) for ${HOST}:\n`)).toBe(true);
   expect(err.message).toContain(`cmd/client/main.go:${brokenLine}:`);
@@ -60,7 +62,14 @@ test('an import that resolves nowhere is reported from go list with file:line re
   lines.splice(importLine - 1, 0, '\t_ "example.com/multi/internal/nowhere"');
   writeFileSync(main, lines.join('\n'));
 
-  const err = await failureOf(build({ workspaceRoot: tmp, projectRoot: project, options: { cacheDir: join(tmp, 'cache'), platforms: [HOST], targets: ['./cmd/client'] }, env: testEnv({}) }));
+  const err = await failureOf(
+    build({
+      workspaceRoot: tmp,
+      projectRoot: project,
+      options: { cacheDir: join(tmp, 'cache'), platforms: [HOST], targets: ['./cmd/client'] },
+      env: testEnv({}),
+    }),
+  );
   expect(err).toBeInstanceOf(BuildFailedError);
   expect(err.message).toMatch(new RegExp(`cmd/client/main\\.go:${importLine}:\\d+: .*internal/nowhere`));
   expect(err.message).not.toContain(project);
@@ -71,7 +80,12 @@ test('a syntax error is not cached: after the fix the target builds', async () =
   const main = join(project, 'cmd', 'client', 'main.go');
   const good = readFileSync(main, 'utf8');
   writeFileSync(main, good.replace('func main() {', 'func main() {\n\tx :='));
-  const opts = { workspaceRoot: tmp, projectRoot: project, options: { cacheDir: join(tmp, 'cache'), platforms: [HOST], targets: ['./cmd/client'] }, env: testEnv({}) };
+  const opts = {
+    workspaceRoot: tmp,
+    projectRoot: project,
+    options: { cacheDir: join(tmp, 'cache'), platforms: [HOST], targets: ['./cmd/client'] },
+    env: testEnv({}),
+  };
   expect(await failureOf(build(opts))).toBeInstanceOf(BuildFailedError);
   writeFileSync(main, good);
   const r = await build(opts);
@@ -80,7 +94,9 @@ test('a syntax error is not cached: after the fix the target builds', async () =
 
 test('a platform Go does not know: PlatformError naming the valid ones for that os', async () => {
   const project = copyFixture('root-main', tmp);
-  const err = await failureOf(build({ workspaceRoot: tmp, projectRoot: project, options: { cacheDir: join(tmp, 'cache'), platforms: ['linux/foo'] }, env: testEnv({}) }));
+  const err = await failureOf(
+    build({ workspaceRoot: tmp, projectRoot: project, options: { cacheDir: join(tmp, 'cache'), platforms: ['linux/foo'] }, env: testEnv({}) }),
+  );
   expect(err).toBeInstanceOf(PlatformError);
   expect(err.name).toBe('PlatformError');
   expect(err.message.startsWith('platform "linux/foo" is not one this Go toolchain supports (go tool dist list); for os linux: ')).toBe(true);
@@ -102,7 +118,9 @@ test('GO pointing at a missing file: a clear error naming it', async () => {
   const missing = join(tmp, 'nowhere', 'go');
   const err = await failureOf(build({ workspaceRoot: tmp, projectRoot: project, options: { cacheDir: join(tmp, 'cache') }, env: testEnv({ GO: missing }) }));
   expect(err).toBeInstanceOf(FnbuildError);
-  expect(err.message).toBe(`GO=${missing} is not an executable file\n  Point GO at the go command (e.g. /usr/local/go/bin/go) or unset it to use the one on PATH.`);
+  expect(err.message).toBe(
+    `GO=${missing} is not an executable file\n  Point GO at the go command (e.g. /usr/local/go/bin/go) or unset it to use the one on PATH.`,
+  );
 });
 
 test('GO pointing at a file that is not executable: the same clear error', async () => {
@@ -154,7 +172,9 @@ test('a GO that is not the go command: says so', async () => {
 
 test('invalid options fail before go is even looked for', async () => {
   const project = copyFixture('root-main', tmp);
-  const err = await failureOf(build({ workspaceRoot: tmp, projectRoot: project, options: { platforms: ['linux/arm/v9'], parallelism: 0 }, env: testEnv({ GO: join(tmp, 'nowhere') }) }));
+  const err = await failureOf(
+    build({ workspaceRoot: tmp, projectRoot: project, options: { platforms: ['linux/arm/v9'], parallelism: 0 }, env: testEnv({ GO: join(tmp, 'nowhere') }) }),
+  );
   expect(err).toBeInstanceOf(FnbuildError);
   expect(err.message.split('\n').slice(0, 2)).toEqual([
     'invalid build-binaries options:',
@@ -164,7 +184,9 @@ test('invalid options fail before go is even looked for', async () => {
 
 test('a target folder that does not exist', async () => {
   const project = copyFixture('multi', tmp);
-  const err = await failureOf(build({ workspaceRoot: tmp, projectRoot: project, options: { cacheDir: join(tmp, 'cache'), targets: ['./cmd/nope'] }, env: testEnv({ GO: realGo() }) }));
+  const err = await failureOf(
+    build({ workspaceRoot: tmp, projectRoot: project, options: { cacheDir: join(tmp, 'cache'), targets: ['./cmd/nope'] }, env: testEnv({ GO: realGo() }) }),
+  );
   expect(err).toBeInstanceOf(FnbuildError);
   expect(err.message.split('\n')[0]).toBe(`target "./cmd/nope": no such folder ${join(project, 'cmd', 'nope')}`);
 });

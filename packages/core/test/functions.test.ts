@@ -104,7 +104,10 @@ describe('a function project', () => {
   });
 
   test.each([
-    ['Nope', /function "Nope" not found in .*function\. Handlers in this package: Hello\.[\s\S]*Accepted signatures: func Name\(w http\.ResponseWriter, r \*http\.Request\); var Name http\.HandlerFunc/],
+    [
+      'Nope',
+      /function "Nope" not found in .*function\. Handlers in this package: Hello\.[\s\S]*Accepted signatures: func Name\(w http\.ResponseWriter, r \*http\.Request\); var Name http\.HandlerFunc/,
+    ],
     ['Sum', /function "Sum" in .* has the wrong signature: func Sum\(a, b int\) int[\s\S]*Accepted signatures/],
     ['hello', /"hello" is not exported/],
   ])('functionName %s is refused with the signatures accepted', async (name, message) => {
@@ -119,7 +122,9 @@ describe('a function project', () => {
     const goVersion = execFileSync(realGo(), ['env', 'GOVERSION'], { encoding: 'utf8' }).trim().slice(2);
     const minor = goVersion.split('.').slice(0, 2).join('.');
     const pinned = readFileSync(fy, 'utf8');
-    expect(pinned).toBe(`# the hello function\nschema_version: 20180708\nname: hello\nversion: 0.1.0 # the image tag\nruntime: go${minor}\nbuild_image: golang:${goVersion}\n`);
+    expect(pinned).toBe(
+      `# the hello function\nschema_version: 20180708\nname: hello\nversion: 0.1.0 # the image tag\nruntime: go${minor}\nbuild_image: golang:${goVersion}\n`,
+    );
     expect(r.pinned).toEqual({ path: fy, fields: { runtime: `go${minor}`, build_image: `golang:${goVersion}` } });
     const mtime = statSync(fy).mtimeMs;
     const again = await build({ workspaceRoot: tmp, projectRoot: project, options: opts(), env });
@@ -128,12 +133,18 @@ describe('a function project', () => {
 
     writeFileSync(fy, pinned.replace(`runtime: go${minor}`, 'runtime: go1.19'));
     await expect(build({ workspaceRoot: tmp, projectRoot: project, options: opts(), env })).rejects.toThrow(
-      new RegExp(`func\\.yaml: runtime "go1\\.19" needs go1\\.19\\.x; this machine's go is go${goVersion.replace(/\./g, '\\.')}[\\s\\S]*change runtime in func\\.yaml to upgrade`),
+      new RegExp(
+        `func\\.yaml: runtime "go1\\.19" needs go1\\.19\\.x; this machine's go is go${goVersion.replace(/\./g, '\\.')}[\\s\\S]*change runtime in func\\.yaml to upgrade`,
+      ),
     );
     writeFileSync(fy, pinned.replace(`build_image: golang:${goVersion}`, 'build_image: golang:1.26.999'));
-    await expect(build({ workspaceRoot: tmp, projectRoot: project, options: opts(), env })).rejects.toThrow(/build_image "golang:1\.26\.999" needs go1\.26\.999; this machine's go is/);
+    await expect(build({ workspaceRoot: tmp, projectRoot: project, options: opts(), env })).rejects.toThrow(
+      /build_image "golang:1\.26\.999" needs go1\.26\.999; this machine's go is/,
+    );
     writeFileSync(fy, 'schema_version: 20180708\nname: hello\nversion: [1, 2\n');
-    await expect(build({ workspaceRoot: tmp, projectRoot: project, options: opts(), env })).rejects.toThrow(/func\.yaml:\d+:\d+: not valid YAML: Flow sequence/);
+    await expect(build({ workspaceRoot: tmp, projectRoot: project, options: opts(), env })).rejects.toThrow(
+      /func\.yaml:\d+:\d+: not valid YAML: Flow sequence/,
+    );
     writeFileSync(fy, pinned);
   });
 
@@ -145,7 +156,9 @@ describe('a function project', () => {
     writeFileSync(fy, pinned + 'entrypoint: ./func\nconfig:\n  GREETING: hi\n');
     await buildImage({ workspaceRoot: tmp, projectRoot: project, options: { cacheDir: opts().cacheDir, outputPath: 'fn-image', sbom: false }, env });
     const layout = join(tmp, 'fn-image');
-    const config = JSON.parse(execFileSync('skopeo', ['inspect', '--config', `oci:${layout}:0.1.0`], { encoding: 'utf8' })) as { config: { Entrypoint?: string[]; WorkingDir?: string; Env?: string[] } };
+    const config = JSON.parse(execFileSync('skopeo', ['inspect', '--config', `oci:${layout}:0.1.0`], { encoding: 'utf8' })) as {
+      config: { Entrypoint?: string[]; WorkingDir?: string; Env?: string[] };
+    };
     expect([config.config.Entrypoint, config.config.WorkingDir]).toEqual([['./func'], '/function']);
     expect(config.config.Env).toContain('GREETING=hi');
     const bundle = join(tmp, 'fn-bundle');
@@ -171,7 +184,9 @@ test('the same function in another folder, with another cache, gives the same by
 
 test('functionName on a main package is refused: a main package cannot be imported', async () => {
   const project = copyFixture('root-main', tmp, 'main-as-fn');
-  await expect(build({ workspaceRoot: tmp, projectRoot: project, options: { cacheDir: join(tmp, 'cache'), functionName: 'Main' }, env })).rejects.toThrow(/is a main package, which cannot be imported: a function lives in a package of its own/);
+  await expect(build({ workspaceRoot: tmp, projectRoot: project, options: { cacheDir: join(tmp, 'cache'), functionName: 'Main' }, env })).rejects.toThrow(
+    /is a main package, which cannot be imported: a function lives in a package of its own/,
+  );
 });
 
 test('FUNC_NAME in the environment leaves a project with a main package a service', async () => {
@@ -186,7 +201,12 @@ test('a function that registers with the OpenFunction framework is served by the
   const fenv = { ...env, GOPROXY: proxy, GOSUMDB: 'off', GOMODCACHE: join(tmp, 'modcache'), GOFLAGS: '-mod=mod' };
   const r = await build({ workspaceRoot: tmp, projectRoot: project, options: { cacheDir: join(tmp, 'cache'), functionName: 'Greet' }, env: fenv });
   const port = await freePort();
-  const s = serve(join(project, 'bin', HOST_FOLDER, r.artifacts[0].name), [], { PATH: process.env.PATH, FUNCTION_TARGET: 'Greet', FUNC_CONTEXT: JSON.stringify({ port }) }, port);
+  const s = serve(
+    join(project, 'bin', HOST_FOLDER, r.artifacts[0].name),
+    [],
+    { PATH: process.env.PATH, FUNCTION_TARGET: 'Greet', FUNC_CONTEXT: JSON.stringify({ port }) },
+    port,
+  );
   try {
     const got = await s.get('/');
     expect(got.body).toBe('greetings via the framework\n');
@@ -195,8 +215,15 @@ test('a function that registers with the OpenFunction framework is served by the
     await s.stop();
   }
   // Its image tells the framework which function to serve (skopeo reads the config).
-  await buildImage({ workspaceRoot: tmp, projectRoot: project, options: { cacheDir: join(tmp, 'cache'), functionName: 'Greet', outputPath: 'ofn-image', sbom: false }, env: fenv });
-  const config = JSON.parse(execFileSync('skopeo', ['inspect', '--config', `oci:${join(tmp, 'ofn-image')}:latest`], { encoding: 'utf8' })) as { config: { Env?: string[] } };
+  await buildImage({
+    workspaceRoot: tmp,
+    projectRoot: project,
+    options: { cacheDir: join(tmp, 'cache'), functionName: 'Greet', outputPath: 'ofn-image', sbom: false },
+    env: fenv,
+  });
+  const config = JSON.parse(execFileSync('skopeo', ['inspect', '--config', `oci:${join(tmp, 'ofn-image')}:latest`], { encoding: 'utf8' })) as {
+    config: { Env?: string[] };
+  };
   expect(config.config.Env).toContain('FUNCTION_TARGET=Greet');
 });
 
@@ -205,8 +232,18 @@ describe('a function from a git repository (source.git)', () => {
   let project: string;
   let first: string;
   const git = (cwd: string, args: string[]) =>
-    execFileSync('git', args, { cwd, encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@e', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@e', GIT_CONFIG_NOSYSTEM: '1' } }).trim();
-  const fromGit = (revision: string) => build({ workspaceRoot: tmp, projectRoot: project, options: { cacheDir: join(tmp, 'cache'), functionName: 'Hello', source: { git: `file://${bare}`, revision, subPath: 'fns/hello' } }, env });
+    execFileSync('git', args, {
+      cwd,
+      encoding: 'utf8',
+      env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@e', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@e', GIT_CONFIG_NOSYSTEM: '1' },
+    }).trim();
+  const fromGit = (revision: string) =>
+    build({
+      workspaceRoot: tmp,
+      projectRoot: project,
+      options: { cacheDir: join(tmp, 'cache'), functionName: 'Hello', source: { git: `file://${bare}`, revision, subPath: 'fns/hello' } },
+      env,
+    });
   const answer = async (bin: string) => {
     const port = await freePort();
     const s = serve(bin, [], { PATH: process.env.PATH, PORT: String(port) }, port);
@@ -259,6 +296,8 @@ describe('a function from a git repository (source.git)', () => {
   });
 
   test('an unknown revision is a clear error', async () => {
-    await expect(fromGit('v9')).rejects.toThrow(/revision "v9" not found in file:\/\/.*fns\.git[\s\S]*A branch, a tag or a full commit is accepted[\s\S]*Branches: main; tags: v1/);
+    await expect(fromGit('v9')).rejects.toThrow(
+      /revision "v9" not found in file:\/\/.*fns\.git[\s\S]*A branch, a tag or a full commit is accepted[\s\S]*Branches: main; tags: v1/,
+    );
   });
 });

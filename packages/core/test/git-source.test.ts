@@ -161,7 +161,7 @@ describe('checkoutGitSource', () => {
     expect(cacheEntries()).toHaveLength(1);
   });
 
-  it('concurrent checkouts of one commit: one folder, the losers use the winner\'s, no temp folders left', async () => {
+  it("concurrent checkouts of one commit: one folder, the losers use the winner's, no temp folders left", async () => {
     const outs = await Promise.all([1, 2, 3].map(() => checkout({ revision: sha.c1 })));
     expect(new Set(outs.map((o) => o.checkout)).size).toBe(1);
     expect(cacheEntries()).toEqual([expect.stringMatching(new RegExp(`/${sha.c1}$`))]);
@@ -215,7 +215,7 @@ describe('checkoutGitSource', () => {
     expect((await checkout({ revision: 'v1', subPath: 'fn/../fn' })).root).toMatch(/\/fn$/);
   });
 
-  it('a commit from a repository that cannot be reached: one fetch, git\'s reason in the error, nothing left in the cache', async () => {
+  it("a commit from a repository that cannot be reached: one fetch, git's reason in the error, nothing left in the cache", async () => {
     const trace = join(tmp, `trace-${Date.now()}.json`);
     const env = { ...process.env, GIT_TRACE2_EVENT: trace };
     const missing = `file://${join(tmp, 'no-such-repo.git')}`;

@@ -27,7 +27,10 @@ beforeEach(() => {
   write('libs/shared/win/win.go', 'package win\n');
   write('libs/shared/testonly/t.go', 'package testonly\n');
   write('services/api/go.mod', 'module example.com/api\n\ngo 1.22\n\nrequire example.com/shared v0.0.0\n');
-  write('services/api/main.go', 'package main\n\nimport (\n\t"fmt"\n\n\t"example.com/api/internal/handlers"\n\t"example.com/shared"\n)\n\nfunc main() { fmt.Println(shared.Hello(), handlers.X) }\n');
+  write(
+    'services/api/main.go',
+    'package main\n\nimport (\n\t"fmt"\n\n\t"example.com/api/internal/handlers"\n\t"example.com/shared"\n)\n\nfunc main() { fmt.Println(shared.Hello(), handlers.X) }\n',
+  );
   write('services/api/other.go', 'package main\n\nimport _ "example.com/shared/log"\n');
   write('services/api/main_windows.go', 'package main\n\nimport _ "example.com/shared/win"\n');
   write('services/api/main_test.go', 'package main\n\nimport (\n\t"testing"\n\n\t_ "example.com/shared/testonly"\n)\n\nfunc TestX(t *testing.T) {}\n');
@@ -65,5 +68,8 @@ test('a missing package is a complaint, not a failure: the rest of the graph is 
 });
 
 test('readGoWork: the modules it uses and its local replacements, absolute', async () => {
-  expect(await readGoWork(join(tmp, 'go.work'), env())).toEqual({ use: [join(tmp, 'libs/shared'), join(tmp, 'services/api')], replace: [join(tmp, 'libs/shared')] });
+  expect(await readGoWork(join(tmp, 'go.work'), env())).toEqual({
+    use: [join(tmp, 'libs/shared'), join(tmp, 'services/api')],
+    replace: [join(tmp, 'libs/shared')],
+  });
 });

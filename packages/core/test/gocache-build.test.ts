@@ -48,20 +48,42 @@ function machine(name: string): { src: string; env: Record<string, string | unde
   const src = join(root, 'hello');
   cpSync(join(REPO, 'examples', 'hello'), src, { recursive: true, filter: (p) => !p.includes('/bin') });
   mkdirSync(join(root, 'gocache'));
-  const env = { ...process.env, ...PLATFORM, GOCACHE: join(root, 'gocache'), GOFLAGS: '', GOPROXY: 'off', GOTOOLCHAIN: 'local', NX_FNBUILD_CACHE_DIR: join(root, 'store') };
+  const env = {
+    ...process.env,
+    ...PLATFORM,
+    GOCACHE: join(root, 'gocache'),
+    GOFLAGS: '',
+    GOPROXY: 'off',
+    GOTOOLCHAIN: 'local',
+    NX_FNBUILD_CACHE_DIR: join(root, 'store'),
+  };
   return { src, env };
 }
 
 let builds = 0;
 /** `go build -x -trimpath` of ./cmd/server through GOCACHEPROG=`program`. */
-async function build(m: { src: string; env: Record<string, string | undefined> }, program: string[] | undefined, extraEnv: Record<string, string> = {}): Promise<GoRun> {
+async function build(
+  m: { src: string; env: Record<string, string | undefined> },
+  program: string[] | undefined,
+  extraEnv: Record<string, string> = {},
+): Promise<GoRun> {
   const out = join(work, `server-${++builds}`);
   const stats = join(work, `stats-${builds}`);
-  const env: Record<string, string | undefined> = { ...m.env, ...extraEnv, NX_FNBUILD_GOCACHEPROG_STATS: stats, SWC_NODE_PROJECT: join(REPO, 'tsconfig.base.json') };
+  const env: Record<string, string | undefined> = {
+    ...m.env,
+    ...extraEnv,
+    NX_FNBUILD_GOCACHEPROG_STATS: stats,
+    SWC_NODE_PROJECT: join(REPO, 'tsconfig.base.json'),
+  };
   if (program) env.GOCACHEPROG = quoteForGo(program);
   const r = await exec('go', ['build', '-x', '-trimpath', '-buildvcs=false', '-o', out, './cmd/server'], { cwd: m.src, env });
   const compiled = [...r.stderr.matchAll(/\/compile -o \S+ .*?-p (\S+)/g)].map((x) => x[1]!);
-  return { ...r, compiled, counters: sumCounters(existsSync(stats) ? readFileSync(stats, 'utf8') : ''), binary: existsSync(out) ? sha(readFileSync(out)) : undefined };
+  return {
+    ...r,
+    compiled,
+    counters: sumCounters(existsSync(stats) ? readFileSync(stats, 'utf8') : ''),
+    binary: existsSync(out) ? sha(readFileSync(out)) : undefined,
+  };
 }
 
 const viaDirRemote = { GOCACHE_TEST_REMOTE_DIR: '' };
@@ -76,7 +98,10 @@ async function reference(change: boolean): Promise<string> {
   cpSync(join(REPO, 'examples', 'hello'), src, { recursive: true, filter: (p) => !p.includes('/bin') });
   if (change) changeOneLine(src);
   const out = join(src, 'server');
-  const r = await exec('go', ['build', '-trimpath', '-buildvcs=false', '-o', out, './cmd/server'], { cwd: src, env: { ...process.env, ...PLATFORM, GOFLAGS: '', GOPROXY: 'off', GOTOOLCHAIN: 'local' } });
+  const r = await exec('go', ['build', '-trimpath', '-buildvcs=false', '-o', out, './cmd/server'], {
+    cwd: src,
+    env: { ...process.env, ...PLATFORM, GOFLAGS: '', GOPROXY: 'off', GOTOOLCHAIN: 'local' },
+  });
   if (r.code !== 0) throw new Error(r.stderr);
   return sha(readFileSync(out));
 }
@@ -148,5 +173,7 @@ test('a remote that is down never fails go: the build goes on locally with one w
   const r = await build(d, DIR_REMOTE_PROGRAM, { ...viaDirRemote, GOCACHE_TEST_REMOTE_FAULT: 'down' });
   expect(r.code).toBe(0);
   expect(r.compiled).toContain('example.com/hello/internal/greeting');
-  expect(r.stderr.split('\n').filter((l) => /warning/.test(l))).toEqual([expect.stringMatching(/^warning: Go cache: .*connection refused; this go command continues without the remote cache$/)]);
+  expect(r.stderr.split('\n').filter((l) => /warning/.test(l))).toEqual([
+    expect.stringMatching(/^warning: Go cache: .*connection refused; this go command continues without the remote cache$/),
+  ]);
 }, 300_000);

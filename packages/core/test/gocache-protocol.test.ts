@@ -27,7 +27,8 @@ function frame(req: { ID: number; Command: string; ActionID?: string; OutputID?:
   return body?.length ? head + `"${body.toString('base64')}"\n` : head;
 }
 const get = (id: number, aid: string) => frame({ ID: id, Command: 'get', ActionID: b64(aid) });
-const put = (id: number, aid: string, body: Buffer, outputId = sha(body)) => frame({ ID: id, Command: 'put', ActionID: b64(aid), OutputID: b64(outputId) }, body);
+const put = (id: number, aid: string, body: Buffer, outputId = sha(body)) =>
+  frame({ ID: id, Command: 'put', ActionID: b64(aid), OutputID: b64(outputId) }, body);
 const close = (id: number) => frame({ ID: id, Command: 'close' });
 
 interface Response {
@@ -50,17 +51,31 @@ afterEach(() => rmSync(work, { recursive: true, force: true }));
 let sessions = 0;
 
 /** One go command's session with the program, in process: every stdout line must be protocol JSON. */
-async function session(opts: { machine: string; input: string[] | AsyncIterable<Buffer>; remote?: RemoteCache; mode?: RemoteCacheMode; env?: Record<string, string>; uploadDeadlineMs?: number }) {
+async function session(opts: {
+  machine: string;
+  input: string[] | AsyncIterable<Buffer>;
+  remote?: RemoteCache;
+  mode?: RemoteCacheMode;
+  env?: Record<string, string>;
+  uploadDeadlineMs?: number;
+}) {
   let stdout = '';
   let stderr = '';
   const statsFile = join(work, `${opts.machine}.${++sessions}.stats`);
   const code = await goCacheProgram({
     env: { NX_FNBUILD_CACHE_DIR: join(work, opts.machine), NX_FNBUILD_GOCACHEPROG_STATS: statsFile, ...opts.env },
-    io: { stdin: Array.isArray(opts.input) ? Readable.from(opts.input.map((s) => Buffer.from(s))) : opts.input, stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s) } },
+    io: {
+      stdin: Array.isArray(opts.input) ? Readable.from(opts.input.map((s) => Buffer.from(s))) : opts.input,
+      stdout: { write: (s: string) => (stdout += s) },
+      stderr: { write: (s: string) => (stderr += s) },
+    },
     openRemote: () => (opts.remote ? { remote: opts.remote, mode: opts.mode ?? 'read-write' } : undefined),
     ...(opts.uploadDeadlineMs !== undefined && { uploadDeadlineMs: opts.uploadDeadlineMs }),
   });
-  const responses = stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Response);
+  const responses = stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Response);
   const counters: GoCacheCounters = sumCounters(existsSync(statsFile) ? readFileSync(statsFile, 'utf8') : '');
   return { code, responses, stderr, counters, byId: (id: number) => responses.find((r) => r.ID === id) };
 }
@@ -121,7 +136,10 @@ describe('the cache program loop', () => {
 
   test('NX_FNBUILD_CACHE_DIR unset: exit 2 with a message naming it', async () => {
     let stderr = '';
-    const code = await goCacheProgram({ env: {}, io: { stdin: Readable.from([]), stdout: { write: () => true }, stderr: { write: (s: string) => (stderr += s) } } });
+    const code = await goCacheProgram({
+      env: {},
+      io: { stdin: Readable.from([]), stdout: { write: () => true }, stderr: { write: (s: string) => (stderr += s) } },
+    });
     expect(code).toBe(2);
     expect(stderr).toMatch(/NX_FNBUILD_CACHE_DIR is not set/);
   });
@@ -152,11 +170,19 @@ describe('the remote tier', () => {
   });
 
   test('a remote that is down: puts and gets go on locally, one warning line, exit 0', async () => {
-    const s = await session({ machine: 'a', input: [get(1, AID2), put(2, AID1, BODY), get(3, AID1), get(4, sha('x')), close(5)], remote: new DirRemoteCache(remoteDir(), 'down') });
+    const s = await session({
+      machine: 'a',
+      input: [get(1, AID2), put(2, AID1, BODY), get(3, AID1), get(4, sha('x')), close(5)],
+      remote: new DirRemoteCache(remoteDir(), 'down'),
+    });
     expect(s.code).toBe(0);
     expect(s.byId(1)).toEqual({ ID: 1, Miss: true });
     expect(s.byId(3)).toMatchObject({ DiskPath: s.byId(2)!.DiskPath });
-    expect(s.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^warning: Go cache: remote cache dir-remote\(remote\): getEntry go [0-9a-f]+: connection refused; this go command continues without the remote cache$/)]);
+    expect(s.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(
+        /^warning: Go cache: remote cache dir-remote\(remote\): getEntry go [0-9a-f]+: connection refused; this go command continues without the remote cache$/,
+      ),
+    ]);
     expect(s.counters.remoteErrors).toBeGreaterThanOrEqual(1); // the first failures may be concurrent; one line says so
   });
 
@@ -175,12 +201,16 @@ describe('the remote tier', () => {
     expect(remote.calls.filter((c) => c.startsWith('put') || c.startsWith('hasBlob'))).toEqual([]);
     expect(files(join(remoteDir(), 'go'))).toEqual([AID1]);
   });
-  test("a clean machine fetches what an earlier run of the same go command asked for ahead of go (its action list), each action once", async () => {
+  test('a clean machine fetches what an earlier run of the same go command asked for ahead of go (its action list), each action once', async () => {
     const AID3 = sha('action 3');
     const bodies = [BODY, Buffer.from('two'), Buffer.from('three')];
     const aids = [AID1, AID2, AID3];
     // Machine A: go asks, misses, builds and puts each action; its action list goes up at close, keyed by its first ActionID.
-    await session({ machine: 'a', input: aids.flatMap((aid, i) => [get(2 * i + 1, aid), put(2 * i + 2, aid, bodies[i]!)]).concat(close(99)), remote: new DirRemoteCache(remoteDir()) });
+    await session({
+      machine: 'a',
+      input: aids.flatMap((aid, i) => [get(2 * i + 1, aid), put(2 * i + 2, aid, bodies[i]!)]).concat(close(99)),
+      remote: new DirRemoteCache(remoteDir()),
+    });
 
     const remote = new DirRemoteCache(remoteDir());
     const fetched = (aid: string) => remote.calls.filter((c) => c === `getEntry go ${aid}`).length;
@@ -198,7 +228,15 @@ describe('the remote tier', () => {
 
   test('close waits for uploads only up to its deadline: a hanging remote is a warning and skipped uploads, never a hung go', async () => {
     const dir = new DirRemoteCache(remoteDir());
-    const hanging: RemoteCache = { name: 'hanging-remote', getEntry: async () => undefined, putEntry: () => new Promise(() => undefined), hasBlob: async () => false, getBlob: async () => false, putBlob: () => new Promise(() => undefined), stats: () => dir.stats() };
+    const hanging: RemoteCache = {
+      name: 'hanging-remote',
+      getEntry: async () => undefined,
+      putEntry: () => new Promise(() => undefined),
+      hasBlob: async () => false,
+      getBlob: async () => false,
+      putBlob: () => new Promise(() => undefined),
+      stats: () => dir.stats(),
+    };
     const s = await session({ machine: 'a', input: [put(1, AID1, BODY), put(2, AID2, Buffer.from('two')), close(3)], remote: hanging, uploadDeadlineMs: 50 });
     expect(s.code).toBe(0);
     expect(s.responses.at(-1)).toEqual({ ID: 3 });
@@ -213,7 +251,10 @@ describe('one store folder, many go commands at once', () => {
     const bodies = Array.from({ length: 8 }, (_, i) => Buffer.alloc(200_000 + i, i));
     const sessions = await Promise.all(
       Array.from({ length: 6 }, (_, n) =>
-        session({ machine: 'shared', input: [...bodies.map((b, i) => put(i + 1, sha(`action ${i}`), b)), ...bodies.map((_b, i) => get(100 + i, sha(`action ${(i + n) % 8}`))), close(999)] }),
+        session({
+          machine: 'shared',
+          input: [...bodies.map((b, i) => put(i + 1, sha(`action ${i}`), b)), ...bodies.map((_b, i) => get(100 + i, sha(`action ${(i + n) % 8}`))), close(999)],
+        }),
       ),
     );
     for (const [n, s] of sessions.entries()) {
@@ -221,7 +262,9 @@ describe('one store folder, many go commands at once', () => {
       // Digests, not toEqual: jest compares Buffers element by element, slowly.
       for (let i = 0; i < 8; i++) expect(sha(readFileSync(s.byId(100 + i)!.DiskPath!))).toBe(sha(bodies[(i + n) % 8]!));
     }
-    const leftovers = readdirSync(join(work, 'shared', 'go'), { recursive: true }).map(String).filter((f) => f.endsWith('.tmp'));
+    const leftovers = readdirSync(join(work, 'shared', 'go'), { recursive: true })
+      .map(String)
+      .filter((f) => f.endsWith('.tmp'));
     expect(leftovers).toEqual([]);
   });
 });
@@ -230,7 +273,10 @@ describe('the built program (node dist/cli.js gocacheprog)', () => {
   /** Runs the real CLI with `input` on stdin (stdin then closes, as when go exits). */
   function runCli(input: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
     return new Promise((done, fail) => {
-      const child = spawn(process.execPath, [CLI, 'gocacheprog'], { env: { PATH: process.env.PATH, NX_FNBUILD_CACHE_DIR: join(work, 'cli') }, stdio: ['pipe', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [CLI, 'gocacheprog'], {
+        env: { PATH: process.env.PATH, NX_FNBUILD_CACHE_DIR: join(work, 'cli') },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (d: Buffer) => (stdout += d));
@@ -244,7 +290,10 @@ describe('the built program (node dist/cli.js gocacheprog)', () => {
   test('speaks the protocol and exits after close', async () => {
     const r = await runCli(put(1, AID1, BODY) + get(2, AID1) + close(3));
     expect(r.code).toBe(0);
-    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Response);
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Response);
     expect(lines.map((l) => l.ID).sort()).toEqual([0, 1, 2, 3]);
     expect(readFileSync(lines.find((l) => l.ID === 2)!.DiskPath!)).toEqual(BODY);
     expect(r.stderr).toBe('');
@@ -254,7 +303,12 @@ describe('the built program (node dist/cli.js gocacheprog)', () => {
     const r = await runCli(get(1, AID1) + 'not json at all\n');
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^gocacheprog: request line 3: not JSON/);
-    expect(r.stdout.trim().split('\n').map((l) => (JSON.parse(l) as Response).ID)).toEqual([0, 1]);
+    expect(
+      r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as Response).ID),
+    ).toEqual([0, 1]);
   });
 
   test('exits when stdin closes without a close request', async () => {

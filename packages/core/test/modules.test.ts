@@ -19,7 +19,8 @@ let first: { modcacheBefore: boolean; result: Awaited<ReturnType<typeof buildDep
 let saved: SavedDirs;
 
 const buildDeps = () => build({ workspaceRoot: tmp, projectRoot: project, options: { cacheDir: join(tmp, 'cache') }, env });
-const modulesEvents = (events: { kind: string; state: string }[]) => events.filter((e) => e.kind === 'modules').map((e) => [e.state, 'cached' in e ? e.cached : undefined]);
+const modulesEvents = (events: { kind: string; state: string }[]) =>
+  events.filter((e) => e.kind === 'modules').map((e) => [e.state, 'cached' in e ? e.cached : undefined]);
 
 beforeAll(async () => {
   tmp = tempDir('deps');

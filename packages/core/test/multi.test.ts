@@ -7,7 +7,21 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Artifact } from '../src/binaries/build-binaries';
 import { goWrapper, removeDir, saveDirs, tempDir, type GoCall, type GoWrapper, type SavedDirs } from '../../../testkit';
-import { build, buildsIn, copyFixture, downloadsIn, EM_AARCH64, EM_X86_64, elfHeader, HOST, HOST_FOLDER, modeOf, run, sha256File, testEnv } from './fixtures/helpers';
+import {
+  build,
+  buildsIn,
+  copyFixture,
+  downloadsIn,
+  EM_AARCH64,
+  EM_X86_64,
+  elfHeader,
+  HOST,
+  HOST_FOLDER,
+  modeOf,
+  run,
+  sha256File,
+  testEnv,
+} from './fixtures/helpers';
 
 jest.setTimeout(300_000);
 
@@ -49,12 +63,7 @@ afterAll(() => removeDir(tmp));
 test('first build: both cmd/ targets for both platforms, real ELF binaries for the right machines', () => {
   const r = first.result;
   expect(r.outputPath).toBe(join(project, 'bin'));
-  expect(summary(r.artifacts)).toEqual([
-    `client ${HOST} built`,
-    'client linux/arm64 built',
-    `server ${HOST} built`,
-    'server linux/arm64 built',
-  ]);
+  expect(summary(r.artifacts)).toEqual([`client ${HOST} built`, 'client linux/arm64 built', `server ${HOST} built`, 'server linux/arm64 built']);
   expect([r.built, r.cached]).toEqual([4, 0]);
   expect(r.artifacts.map((a) => [a.target, a.importPath, a.path])).toEqual([
     ['./cmd/client', 'example.com/multi/cmd/client', `${HOST_FOLDER}/client`],
@@ -113,7 +122,9 @@ test('editing cmd/client rebuilds only client (both platforms)', async () => {
   expect(summary(r.artifacts)).toEqual([`client ${HOST} built`, 'client linux/arm64 built', `server ${HOST} cached`, 'server linux/arm64 cached']);
   expect(await newBuilds()).toEqual(['./cmd/client', './cmd/client']);
   expect(run(bin(HOST_FOLDER, 'client'))).toBe('client v2: hello');
-  expect(r.artifacts.find((a) => a.name === 'server' && a.platform === HOST)?.sha256).toBe(firstArtifacts.find((a) => a.name === 'server' && a.platform === HOST)?.sha256);
+  expect(r.artifacts.find((a) => a.name === 'server' && a.platform === HOST)?.sha256).toBe(
+    firstArtifacts.find((a) => a.name === 'server' && a.platform === HOST)?.sha256,
+  );
 });
 
 test('editing the embedded file rebuilds both', async () => {

@@ -89,7 +89,8 @@ test('a commit is planned again when the ldflags name it, and not otherwise', as
 test("a git source's plan reads its facts from the checkout: {shortCommit} in the tags is the source's commit, not the project's", async () => {
   // The function lives in another repository; the project folder (in its own repository) only names it.
   const repo = copyFixture('function', tmp, 'fn-repo');
-  const inRepo = (...args: string[]) => execFileSync('git', ['-c', 'user.email=t@example.com', '-c', 'user.name=t', ...args], { cwd: repo, env: gitEnv, encoding: 'utf8' }).trim();
+  const inRepo = (...args: string[]) =>
+    execFileSync('git', ['-c', 'user.email=t@example.com', '-c', 'user.name=t', ...args], { cwd: repo, env: gitEnv, encoding: 'utf8' }).trim();
   inRepo('init', '-q');
   inRepo('add', '.');
   inRepo('commit', '-qm', 'the function');
@@ -99,7 +100,11 @@ test("a git source's plan reads its facts from the checkout: {shortCommit} in th
   try {
     const runner = buildRunner(store, { parallelism: 2, report: () => {} });
     const settings: BuildSettings = { functionName: 'Hello', source: { git: `file://${repo}`, revision: fnCommit } };
-    const p = await planProject({ workspaceRoot: tmp, projectRoot: project, env }, { settings, image: { ...settings, tags: ['{shortCommit}'] } }, { store, runner });
+    const p = await planProject(
+      { workspaceRoot: tmp, projectRoot: project, env },
+      { settings, image: { ...settings, tags: ['{shortCommit}'] } },
+      { store, runner },
+    );
     expect(p.source?.commit).toBe(fnCommit);
     expect(p.sourceRoot).not.toBe(project);
     expect(p.image?.tags).toEqual([fnCommit.slice(0, 7)]);

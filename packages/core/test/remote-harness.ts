@@ -258,7 +258,11 @@ export async function startTrickleServer(everyMs = 100): Promise<SilentServer> {
  * connection fills the queue, and every later SYN is dropped, so a connect never completes.
  */
 export async function startFullBacklog(): Promise<{ port: number; stop(): Promise<void> }> {
-  const child = spawn('python3', ['-u', '-c', 'import socket,time\ns=socket.socket();s.bind(("127.0.0.1",0));s.listen(0);print(s.getsockname()[1]);time.sleep(120)'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(
+    'python3',
+    ['-u', '-c', 'import socket,time\ns=socket.socket();s.bind(("127.0.0.1",0));s.listen(0);print(s.getsockname()[1]);time.sleep(120)'],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   const port = await new Promise<number>((resolve, reject) => {
     child.stdout!.once('data', (b: Buffer) => resolve(Number(b.toString().trim())));
     child.once('exit', (code) => reject(new Error(`python3 exited ${code}`)));

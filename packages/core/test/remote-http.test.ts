@@ -5,7 +5,16 @@ import { RemoteCacheError, type RemoteCache } from '../src/cache/remote';
 import { remoteCacheFrom } from '../src/cache/remote-config';
 import { HttpRemoteCache } from '../src/cache/remote-http';
 import { sha256, sha256Hex } from '../src/util/hash';
-import { closedPort, startFaultingProxy, startNginx, startFullBacklog, startSilentServer, startTrickleServer, type RemoteFault, type RunningNginx } from './remote-harness';
+import {
+  closedPort,
+  startFaultingProxy,
+  startNginx,
+  startFullBacklog,
+  startSilentServer,
+  startTrickleServer,
+  type RemoteFault,
+  type RunningNginx,
+} from './remote-harness';
 import { makeCert, tempDir } from './registry/harness';
 
 jest.setTimeout(60_000);

@@ -77,7 +77,11 @@ test('entries are tagged image manifests whose layers are their blobs; both area
   expect(await remote.getEntry('ac', key('other'))).toBeUndefined();
   expect(await tags(reg.host, 'cache/roundtrip')).toEqual([`ac-${k}`, `go-${k}`]);
 
-  const m = (await getJson(reg.host, `/v2/cache/roundtrip/manifests/ac-${k}`, OCI_MANIFEST)).body as { mediaType: string; config: { mediaType: string }; layers: { mediaType: string; digest: string }[] };
+  const m = (await getJson(reg.host, `/v2/cache/roundtrip/manifests/ac-${k}`, OCI_MANIFEST)).body as {
+    mediaType: string;
+    config: { mediaType: string };
+    layers: { mediaType: string; digest: string }[];
+  };
   expect(m.mediaType).toBe(OCI_MANIFEST);
   expect(m.config.mediaType).toBe(OCI_CONFIG);
   expect(m.layers.map((l) => [l.digest, l.mediaType])).toEqual([

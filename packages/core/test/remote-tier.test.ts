@@ -15,7 +15,16 @@ import { directRunner, type Node, type Outcome, type Runner } from '../src/graph
 import { remoteCachingRunner, remoteSummary, type RemoteTier } from '../src/graph/remote';
 import { reportingRunner } from '../src/graph/reporting';
 import { keyOf, sha256Hex } from '../src/util/hash';
-import { closedPort, startFaultingProxy, startNginx, startSilentServer, type FaultingProxy, type RemoteFault, type RunningNginx, type SilentServer } from './remote-harness';
+import {
+  closedPort,
+  startFaultingProxy,
+  startNginx,
+  startSilentServer,
+  type FaultingProxy,
+  type RemoteFault,
+  type RunningNginx,
+  type SilentServer,
+} from './remote-harness';
 import { startRegistry, tempDir, type RunningRegistry } from './registry/harness';
 
 jest.setTimeout(120_000);
@@ -54,17 +63,28 @@ async function machine(remote: RemoteCache, mode: RemoteCacheMode = 'read-write'
   const m: Machine = { store: store ?? (await Store.open(join(dir, `store-${++machines}`))), runs: [], lines: [], warnings: [] } as unknown as Machine;
   // The stack as the lead wires it: the tier under caching, above limiting.
   m.tier = remoteCachingRunner(limitingRunner(directRunner(m.store), 2), { store: m.store, remote, mode, warn: (l) => m.warnings.push(l) });
-  m.runner = dedupingRunner(reportingRunner(cachingRunner(m.tier, m.store), consoleReporter((l) => m.lines.push(l))));
+  m.runner = dedupingRunner(
+    reportingRunner(
+      cachingRunner(m.tier, m.store),
+      consoleReporter((l) => m.lines.push(l)),
+    ),
+  );
   return m;
 }
 
 /** A small graph: a source blob, two "compiles" of it, a gzip layer of one, and a data-only node. */
 async function build(m: Machine): Promise<Record<string, Outcome<unknown>>> {
-  const node = <T>(kind: string, name: string, deps: string[], run: (scratch: string, inputs: Outcome<unknown>[]) => Promise<{ data: T; paths?: Record<string, string> }>): Node<T> => ({
+  const node = <T>(
+    kind: string,
+    name: string,
+    deps: string[],
+    run: (scratch: string, inputs: Outcome<unknown>[]) => Promise<{ data: T; paths?: Record<string, string> }>,
+  ): Node<T> => ({
     kind,
     id: `${kind} ${name}`,
     label: `${kind} ${name}`,
-    key: async () => keyOf({ kind, name, deps: (await Promise.all(deps.map((d) => m.runner.run(nodes[d]!)))).map((o) => Object.values(o.files).map((f) => f.digest)) }),
+    key: async () =>
+      keyOf({ kind, name, deps: (await Promise.all(deps.map((d) => m.runner.run(nodes[d]!)))).map((o) => Object.values(o.files).map((f) => f.digest)) }),
     async run(scratch) {
       m.runs.push(`${kind} ${name}`);
       return run(scratch, await Promise.all(deps.map((d) => m.runner.run(nodes[d]!))));
@@ -76,9 +96,18 @@ async function build(m: Machine): Promise<Record<string, Outcome<unknown>>> {
   };
   const nodes: Record<string, Node<unknown>> = {
     source: node('source', 'src', [], async (s) => ({ data: { n: 1 }, paths: { src: write(s, 'src', SOURCE) } })),
-    a: node('compile', 'a', ['source'], async (s, [src]) => ({ data: { name: 'a' }, paths: { binary: write(s, 'a', Buffer.concat([Buffer.from('a'), readFileSync(src!.files.src!.path)])) } })),
-    b: node('compile', 'b', ['source'], async (s, [src]) => ({ data: { name: 'b' }, paths: { binary: write(s, 'b', readFileSync(src!.files.src!.path).subarray(0, 1000)) } })),
-    layer: node('layer', 'a', ['a'], async (s, [a]) => ({ data: { mediaType: 'gzip' }, paths: { layer: write(s, 'layer', gzipSync(readFileSync(a!.files.binary!.path))) } })),
+    a: node('compile', 'a', ['source'], async (s, [src]) => ({
+      data: { name: 'a' },
+      paths: { binary: write(s, 'a', Buffer.concat([Buffer.from('a'), readFileSync(src!.files.src!.path)])) },
+    })),
+    b: node('compile', 'b', ['source'], async (s, [src]) => ({
+      data: { name: 'b' },
+      paths: { binary: write(s, 'b', readFileSync(src!.files.src!.path).subarray(0, 1000)) },
+    })),
+    layer: node('layer', 'a', ['a'], async (s, [a]) => ({
+      data: { mediaType: 'gzip' },
+      paths: { layer: write(s, 'layer', gzipSync(readFileSync(a!.files.binary!.path))) },
+    })),
     meta: node('meta', 'ab', ['a', 'b'], async () => ({ data: { ok: true } })),
   };
   const out: Record<string, Outcome<unknown>> = {};
@@ -93,11 +122,13 @@ const states = (m: Machine) => m.lines.map((l) => l.trim().split(/\s+/)[0]);
 
 async function getTags(host: string, repo: string): Promise<string[]> {
   return new Promise((resolve, reject) => {
-    http.get(`http://${host}/v2/${repo}/tags/list`, { agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve((JSON.parse(Buffer.concat(chunks).toString()) as { tags?: string[] }).tags ?? []));
-    }).on('error', reject);
+    http
+      .get(`http://${host}/v2/${repo}/tags/list`, { agent: false }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve((JSON.parse(Buffer.concat(chunks).toString()) as { tags?: string[] }).tags ?? []));
+      })
+      .on('error', reject);
   });
 }
 
@@ -167,7 +198,9 @@ describe.each(Object.keys(remotes) as (keyof typeof remotes)[])('%s remote', (ki
 
   test.each<RemoteFault>(['unavailable', 'cut', 'corrupt'])('a proxy answering %s: B builds correctly itself, one warning', async (fault) => {
     const { space, expected } = await populated();
-    const proxy: FaultingProxy = await startFaultingProxy(r.port(), (method, url) => (fault === 'unavailable' || (method === 'GET' && /\/(cas|blobs)\//.test(url)) ? fault : 'pass'));
+    const proxy: FaultingProxy = await startFaultingProxy(r.port(), (method, url) =>
+      fault === 'unavailable' || (method === 'GET' && /\/(cas|blobs)\//.test(url)) ? fault : 'pass',
+    );
     const remote = r.open(space, proxy.host);
     try {
       const b = await machine(remote);
@@ -226,8 +259,20 @@ test("local kinds (default: 'modules', whose work fills GOMODCACHE) are never lo
   const runs: string[] = [];
   const storeA = await Store.open(join(dir, `store-${++machines}`));
   const tier = remoteCachingRunner(directRunner(storeA), { store: storeA, remote, mode: 'read-write', warn: () => {} });
-  const modules: Node<{ n: number }> = { kind: 'modules', id: 'm', label: 'modules x', key: async () => sha256Hex('modules x'), run: async () => (runs.push('modules'), { data: { n: 1 } }) };
-  const compile: Node<{ n: number }> = { kind: 'compile', id: 'c', label: 'compile x', key: async () => sha256Hex('compile x'), run: async () => (runs.push('compile'), { data: { n: 2 } }) };
+  const modules: Node<{ n: number }> = {
+    kind: 'modules',
+    id: 'm',
+    label: 'modules x',
+    key: async () => sha256Hex('modules x'),
+    run: async () => (runs.push('modules'), { data: { n: 1 } }),
+  };
+  const compile: Node<{ n: number }> = {
+    kind: 'compile',
+    id: 'c',
+    label: 'compile x',
+    key: async () => sha256Hex('compile x'),
+    run: async () => (runs.push('compile'), { data: { n: 2 } }),
+  };
   await tier.run(modules);
   await tier.run(compile);
   await tier.flush();

@@ -30,7 +30,9 @@ beforeEach(() => go.log.reset());
 
 test('the project root is the one target, named after the folder, built for the host by default', async () => {
   const r = await buildRoot();
-  expect(r.artifacts.map((a) => [a.target, a.name, a.importPath, a.platform, a.path, a.cached])).toEqual([['.', NAME, 'example.com/roottool', HOST, `${HOST_FOLDER}/${NAME}`, false]]);
+  expect(r.artifacts.map((a) => [a.target, a.name, a.importPath, a.platform, a.path, a.cached])).toEqual([
+    ['.', NAME, 'example.com/roottool', HOST, `${HOST_FOLDER}/${NAME}`, false],
+  ]);
   expect(elfHeader(binary()).magic).toBe('7f454c46');
   expect(run(binary())).toBe('dev none');
   expect(buildsIn(await go.log.newCalls())).toEqual(['.']);
@@ -64,6 +66,8 @@ test('{env.NAME} comes from the environment, and a changed value rebuilds', asyn
 });
 
 test('an unset {env.NAME} fails the build before any go build, naming the variable', async () => {
-  await expect(buildRoot({ ldflags: '-X main.channel={env.NOT_SET_ANYWHERE}' })).rejects.toThrow('ldflags uses {env.NOT_SET_ANYWHERE} but NOT_SET_ANYWHERE is not set');
+  await expect(buildRoot({ ldflags: '-X main.channel={env.NOT_SET_ANYWHERE}' })).rejects.toThrow(
+    'ldflags uses {env.NOT_SET_ANYWHERE} but NOT_SET_ANYWHERE is not set',
+  );
   expect(buildsIn(await go.log.newCalls())).toEqual([]);
 });

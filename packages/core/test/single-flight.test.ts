@@ -86,8 +86,9 @@ function fnbuild(outDir: string): Cli {
       const deadline = setTimeout(() => reject(new Error(`no line matching ${re} within 120s:\n${text}`)), 120_000);
       const check = () => {
         const hit = text.split('\n').find((l) => re.test(l));
-        if (hit !== undefined) return clearTimeout(deadline), resolve(hit);
-        if (child.exitCode !== null || child.signalCode !== null) return clearTimeout(deadline), reject(new Error(`exited without a line matching ${re}:\n${text}`));
+        if (hit !== undefined) return (clearTimeout(deadline), resolve(hit));
+        if (child.exitCode !== null || child.signalCode !== null)
+          return (clearTimeout(deadline), reject(new Error(`exited without a line matching ${re}:\n${text}`)));
         listeners.push(check);
       };
       check();
@@ -107,7 +108,10 @@ const until = async (what: string, cond: () => boolean) => {
   }
 };
 /** The logged `go build` calls ("<caller pid> build ..."). */
-const goBuilds = () => readFileSync(goLog, 'utf8').split('\n').filter((l) => l.split(' ')[1] === 'build');
+const goBuilds = () =>
+  readFileSync(goLog, 'utf8')
+    .split('\n')
+    .filter((l) => l.split(' ')[1] === 'build');
 /** "compile <target> <platform>" of each line in this state ("  built   compile client linux/amd64   1.2s"). */
 const compileLines = (out: string, state: string) =>
   out
@@ -166,7 +170,8 @@ test('the holder killed with SIGKILL mid-compile: the waiter takes over, compile
   expect(await c.exit).toEqual({ code: 0, signal: null });
   expect(goBuilds()).toEqual([]);
   expect(compileLines(c.output(), 'cached')).toEqual([`compile client ${PLATFORM}`, `compile server ${PLATFORM}`]);
-  for (const name of ['client', 'server']) expect(sha256File(join(tmp, 'out-c', 'linux_amd64', name))).toBe(sha256File(join(tmp, 'out-b', 'linux_amd64', name)));
+  for (const name of ['client', 'server'])
+    expect(sha256File(join(tmp, 'out-c', 'linux_amd64', name))).toBe(sha256File(join(tmp, 'out-b', 'linux_amd64', name)));
   expect(existsSync(join(tmp, 'cache', 'locks'))).toBe(true);
   expect(readdirSync(join(tmp, 'cache', 'locks')).flatMap((kk) => readdirSync(join(tmp, 'cache', 'locks', kk)))).toEqual([]);
 });

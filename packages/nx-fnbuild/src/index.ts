@@ -18,6 +18,8 @@ export type { FnbuildPluginOptions } from './plugins/options';
  * engine behind them is only needed when one runs.
  */
 type Executor = (options: Record<string, unknown>, context: ExecutorContext) => Promise<{ success: boolean }>;
-export const buildBinariesExecutor: Executor = (options, context) => (require('./executors/build-binaries/executor') as { default: Executor }).default(options, context);
-export const buildImageExecutor: Executor = (options, context) => (require('./executors/build-image/executor') as { default: Executor }).default(options, context);
+export const buildBinariesExecutor: Executor = (options, context) =>
+  (require('./executors/build-binaries/executor') as { default: Executor }).default(options, context);
+export const buildImageExecutor: Executor = (options, context) =>
+  (require('./executors/build-image/executor') as { default: Executor }).default(options, context);
 export const pushExecutor: Executor = (options, context) => (require('./executors/push/executor') as { default: Executor }).default(options, context);

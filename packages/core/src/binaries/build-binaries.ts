@@ -57,7 +57,14 @@ export async function buildBinaries(req: BuildRequest): Promise<BuildBinariesRes
     throwFailures(failures, jobs.length);
     const pinned = await pinFunction(b.plan.fn, b.plan.tc);
     const { source } = b.plan;
-    return { outputPath, ...(source ? { source } : {}), ...(pinned ? { pinned } : {}), artifacts, built: artifacts.filter((a) => !a.cached).length, cached: artifacts.filter((a) => a.cached).length };
+    return {
+      outputPath,
+      ...(source ? { source } : {}),
+      ...(pinned ? { pinned } : {}),
+      artifacts,
+      built: artifacts.filter((a) => !a.cached).length,
+      cached: artifacts.filter((a) => a.cached).length,
+    };
   });
 }
 

@@ -65,7 +65,9 @@ export async function withBuild<T>(req: BuildRequest, input: PlanInput, use: (b:
   } finally {
     await settlePlans();
     await store.close();
-    await pruneIfDue(store.root, baseEnv.NX_FNBUILD_CACHE_MAX_SIZE ? parseSize(baseEnv.NX_FNBUILD_CACHE_MAX_SIZE) : DEFAULT_MAX_CACHE_BYTES).catch(() => undefined);
+    await pruneIfDue(store.root, baseEnv.NX_FNBUILD_CACHE_MAX_SIZE ? parseSize(baseEnv.NX_FNBUILD_CACHE_MAX_SIZE) : DEFAULT_MAX_CACHE_BYTES).catch(
+      () => undefined,
+    );
   }
 }
 
@@ -83,7 +85,17 @@ function compileGraph(plan: ProjectPlan, store: Store, runner: Runner): Build['c
   const patterns = plan.targets.map((t) => t.pattern);
   const listing = (platform: Platform): Promise<PackageListing> =>
     modules.then(async () => {
-      const node = listingNode({ tc, store, moduleDir: module.dir, platform, cgo: settings.cgo, listFlags: plan.listFlags, patterns, modulesKey, virtualDir: plan.fn?.entry.dir });
+      const node = listingNode({
+        tc,
+        store,
+        moduleDir: module.dir,
+        platform,
+        cgo: settings.cgo,
+        listFlags: plan.listFlags,
+        patterns,
+        modulesKey,
+        virtualDir: plan.fn?.entry.dir,
+      });
       return (await runner.run(node)).data;
     });
   return (target, platform) => {

@@ -82,7 +82,16 @@ function nodeFor(i: Inputs) {
     std: [],
   });
   // A fresh memo per key, as a new build would have.
-  return compileNode({ tc: i.tc, module, target, platform: i.platform, settings: i.settings, modulesKey: Promise.resolve(i.modulesKey), listing, memo: StatMemo.inMemory() });
+  return compileNode({
+    tc: i.tc,
+    module,
+    target,
+    platform: i.platform,
+    settings: i.settings,
+    modulesKey: Promise.resolve(i.modulesKey),
+    listing,
+    memo: StatMemo.inMemory(),
+  });
 }
 
 const keyOf = (i: Inputs) => nodeFor(i).key!();
@@ -101,17 +110,23 @@ describe('compile key', () => {
   });
 
   const changes: [string, (i: Inputs) => Inputs | void][] = [
-    ['a Go file\'s content (same size)', (i) => void writeFileSync(join(i.dir, 'cmd', 'app', 'main.go'), 'package main\n\nfunc main() { println("v2") }\n')],
-    ['an embedded file\'s content', (i) => void writeFileSync(join(i.dir, 'internal', 'greeting', 'greeting.txt'), 'hullo\n')],
-    ['an added file', (i) => {
-      writeFileSync(join(i.dir, 'internal', 'greeting', 'extra.go'), 'package greeting\n');
-      return { ...i, files: [...i.files, 'internal/greeting/extra.go'] };
-    }],
+    ["a Go file's content (same size)", (i) => void writeFileSync(join(i.dir, 'cmd', 'app', 'main.go'), 'package main\n\nfunc main() { println("v2") }\n')],
+    ["an embedded file's content", (i) => void writeFileSync(join(i.dir, 'internal', 'greeting', 'greeting.txt'), 'hullo\n')],
+    [
+      'an added file',
+      (i) => {
+        writeFileSync(join(i.dir, 'internal', 'greeting', 'extra.go'), 'package greeting\n');
+        return { ...i, files: [...i.files, 'internal/greeting/extra.go'] };
+      },
+    ],
     ['a removed file', (i) => ({ ...i, files: i.files.slice(1) })],
-    ['a renamed file (same content)', (i) => {
-      writeFileSync(join(i.dir, 'internal', 'greeting', 'renamed.go'), 'package greeting\n');
-      return { ...i, files: ['cmd/app/main.go', 'internal/greeting/renamed.go', 'internal/greeting/greeting.txt'] };
-    }],
+    [
+      'a renamed file (same content)',
+      (i) => {
+        writeFileSync(join(i.dir, 'internal', 'greeting', 'renamed.go'), 'package greeting\n');
+        return { ...i, files: ['cmd/app/main.go', 'internal/greeting/renamed.go', 'internal/greeting/greeting.txt'] };
+      },
+    ],
     ['a listed file that went missing', (i) => void rmSync(join(i.dir, 'internal', 'greeting', 'greeting.go'))],
     ['flags', (i) => ({ ...i, settings: { ...i.settings, flags: ['-race'] } })],
     ['tags', (i) => ({ ...i, settings: { ...i.settings, tags: ['netgo'] } })],
@@ -158,7 +173,7 @@ describe('compile key', () => {
     expect(await keyOf(flagsChanged)).not.toBe(await keyOf(on));
   });
 
-  test('not part of the key: where the checkout is, GOROOT\'s path, unrelated process env', async () => {
+  test("not part of the key: where the checkout is, GOROOT's path, unrelated process env", async () => {
     const before = await keyOf(baseline());
     const elsewhere = join(base, 'another-checkout');
     cpSync(moduleDir, elsewhere, { recursive: true });

@@ -6,7 +6,16 @@ import { remoteCacheOption } from '../cache/remote-option';
 
 /** A comma-separated string (as `--platforms=a,b` arrives from a command line) or a list. */
 export const list = <T extends z.ZodTypeAny>(item: T) =>
-  z.preprocess((v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v), z.array(item));
+  z.preprocess(
+    (v) =>
+      typeof v === 'string'
+        ? v
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean)
+        : v,
+    z.array(item),
+  );
 
 const platform = z.string().superRefine((value, ctx) => {
   try {
@@ -32,7 +41,15 @@ export const buildSettingsSchema = z.object({
     .array(
       z.union([
         z.string().min(1),
-        z.object({ path: z.string().min(1), name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'a binary name is letters, digits, ".", "_" or "-"').optional() }).strict('valid keys: path, name'),
+        z
+          .object({
+            path: z.string().min(1),
+            name: z
+              .string()
+              .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'a binary name is letters, digits, ".", "_" or "-"')
+              .optional(),
+          })
+          .strict('valid keys: path, name'),
       ]),
     )
     .min(1)
@@ -65,10 +82,17 @@ export function parseOptions<S extends z.ZodTypeAny>(schema: S, input: unknown, 
   const r = schema.safeParse(input ?? {});
   if (r.success) return r.data;
   const lines = r.error.issues.map((issue) => {
-    const path = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
+    const path = issue.path
+      .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
+      .join('')
+      .replace(/^\./, '');
     // The value as the schema saw it: a comma-separated string is a list there.
     const value = issue.path.reduce<unknown>((v, k) => {
-      if (typeof v === 'string' && typeof k === 'number') return v.split(',').map((x) => x.trim()).filter(Boolean)[k];
+      if (typeof v === 'string' && typeof k === 'number')
+        return v
+          .split(',')
+          .map((x) => x.trim())
+          .filter(Boolean)[k];
       return v && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[k as PropertyKey] : undefined;
     }, input);
     if (issue.code === 'unrecognized_keys') {

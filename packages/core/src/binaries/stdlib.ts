@@ -22,7 +22,13 @@ export interface StdlibData {
  * compile action `go build` then finds in GOCACHE) rather than `go build`: go build is one
  * call per binary, which is what a reader of the go calls expects to see.
  */
-export function stdlibNode(args: { tc: Toolchain; moduleDir: string; platform: Platform; settings: CompileSettings; listing: () => Promise<PackageListing> }): Node<StdlibData> {
+export function stdlibNode(args: {
+  tc: Toolchain;
+  moduleDir: string;
+  platform: Platform;
+  settings: CompileSettings;
+  listing: () => Promise<PackageListing>;
+}): Node<StdlibData> {
   const { tc, platform, settings } = args;
   const platformEnv = { ...goEnvFor(platform), CGO_ENABLED: settings.cgo ? '1' : '0' };
   const id = formatPlatform(platform);

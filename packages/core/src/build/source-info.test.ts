@@ -41,7 +41,12 @@ const modes: [string, () => Promise<Store | undefined>][] = [
   ['with a store', () => Store.open(join(base, 'cache'))],
 ];
 
-async function infoFor(openStore: () => Promise<Store | undefined>, dir: string, extraEnv: Record<string, string> = {}, explicit?: string): Promise<SourceInfo> {
+async function infoFor(
+  openStore: () => Promise<Store | undefined>,
+  dir: string,
+  extraEnv: Record<string, string> = {},
+  explicit?: string,
+): Promise<SourceInfo> {
   const store = await openStore();
   try {
     return await sourceInfo(dir, { ...env, ...extraEnv }, explicit, store)();
@@ -55,7 +60,13 @@ describe.each(modes)('sourceInfo %s', (_mode, openStore) => {
     git(['init', '-q']);
     const sha = commit('first');
     git(['tag', 'v1.2.3']);
-    expect(await infoFor(openStore, repo)).toEqual({ version: '1.2.3', commit: sha, shortCommit: sha.slice(0, 7), date: '2024-03-04T05:06:07Z', epoch: 1709528767 });
+    expect(await infoFor(openStore, repo)).toEqual({
+      version: '1.2.3',
+      commit: sha,
+      shortCommit: sha.slice(0, 7),
+      date: '2024-03-04T05:06:07Z',
+      epoch: 1709528767,
+    });
   });
 
   test('from a project folder inside the repository, and an annotated tag', async () => {
@@ -65,7 +76,7 @@ describe.each(modes)('sourceInfo %s', (_mode, openStore) => {
     expect(await infoFor(openStore, join(repo, 'services', 'api'))).toMatchObject({ version: '2.0.0', commit: sha });
   });
 
-  test('commits after the tag: git describe form, and the newest commit\'s time', async () => {
+  test("commits after the tag: git describe form, and the newest commit's time", async () => {
     git(['init', '-q']);
     commit('first');
     git(['tag', 'v1.2.3']);

@@ -70,7 +70,16 @@ async function gitState(dir: string, memo: StatMemo): Promise<GitState> {
     if (st?.isDirectory()) {
       const git = join(d, '.git');
       const digest = async (f: string) => (await memo.digest(join(git, f)))?.digest ?? null;
-      return { kind: 'repo', signature: { git, head: await digest('HEAD'), config: await digest('config'), packed: await digest('packed-refs'), refs: await refsSnapshot(join(git, 'refs'), memo) } };
+      return {
+        kind: 'repo',
+        signature: {
+          git,
+          head: await digest('HEAD'),
+          config: await digest('config'),
+          packed: await digest('packed-refs'),
+          refs: await refsSnapshot(join(git, 'refs'), memo),
+        },
+      };
     }
     if (st) return { kind: 'opaque' };
     if (dirname(d) === d) return { kind: 'none' };

@@ -26,11 +26,17 @@ export async function expandTemplate(
   const unknown = used.find((n) => !(NAMES as readonly string[]).includes(n));
   if (unknown) throw new FnbuildError(`${what} has an unknown placeholder {${unknown}}`, TEMPLATE_HELP);
   // An explicit version is all "{version}" needs: git is asked only for what only git knows.
-  const facts = used.length === 0 ? undefined : explicitVersion !== undefined && used.every((n) => n === 'version') ? ({ version: explicitVersion } as SourceInfo) : await info();
+  const facts =
+    used.length === 0
+      ? undefined
+      : explicitVersion !== undefined && used.every((n) => n === 'version')
+        ? ({ version: explicitVersion } as SourceInfo)
+        : await info();
   return text.replace(PLACEHOLDER, (whole, name: string) => {
     if (name.startsWith('env.')) {
       const v = env[name.slice(4)];
-      if (v === undefined) throw new FnbuildError(`${what} uses ${whole} but ${name.slice(4)} is not set`, `Set ${name.slice(4)} in the environment or the "env" option.`);
+      if (v === undefined)
+        throw new FnbuildError(`${what} uses ${whole} but ${name.slice(4)} is not set`, `Set ${name.slice(4)} in the environment or the "env" option.`);
       return v;
     }
     if ((NAMES as readonly string[]).includes(name)) return String(facts![name as (typeof NAMES)[number]]);

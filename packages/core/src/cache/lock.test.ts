@@ -71,7 +71,10 @@ function worker(name: string, dwellMs = 0): Worker {
 }
 
 const events = (w: Worker) => w.lines.map((l) => l.split(' ')[0]);
-const ran = () => readdirSync(dir).filter((f) => f.startsWith('ran.')).sort();
+const ran = () =>
+  readdirSync(dir)
+    .filter((f) => f.startsWith('ran.'))
+    .sort();
 const openGate = () => writeFileSync(join(dir, 'gate'), '');
 
 /** The pid of a process that has exited (and been reaped): nobody owns it now. */

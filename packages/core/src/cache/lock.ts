@@ -157,7 +157,8 @@ export async function inspectLock(path: string, sighting: { last?: ForeignSighti
   if (owner.host !== HOST) {
     const seen = sighting.last;
     if (!seen || seen.token !== token || seen.mtimeMs !== mtimeMs) sighting.last = { token, mtimeMs, since: Date.now() };
-    else if (Date.now() - seen.since > FOREIGN_STALE_MS) return { state: 'dead', token, why: `no heartbeat from ${owner.host} for ${FOREIGN_STALE_MS / 1000}s` };
+    else if (Date.now() - seen.since > FOREIGN_STALE_MS)
+      return { state: 'dead', token, why: `no heartbeat from ${owner.host} for ${FOREIGN_STALE_MS / 1000}s` };
     return { state: 'live', owner, token, mtimeMs };
   }
   if (!ownerAlive(owner)) return { state: 'dead', token, why: `process ${owner.pid} (started ${owner.start ?? '?'}) is gone` };

@@ -25,11 +25,13 @@ export async function snapshotDir(dir: string, memo: StatMemo, filesOnly = false
     return { dir, entries: [] };
   }
   const entries = await Promise.all(
-    dirents.filter((d) => !(filesOnly && d.isDirectory())).map(async (d): Promise<[string, string]> => {
-      if (d.isDirectory()) return [d.name, 'dir'];
-      const f = await memo.digest(join(dir, d.name));
-      return [d.name, f ? f.digest : 'other'];
-    }),
+    dirents
+      .filter((d) => !(filesOnly && d.isDirectory()))
+      .map(async (d): Promise<[string, string]> => {
+        if (d.isDirectory()) return [d.name, 'dir'];
+        const f = await memo.digest(join(dir, d.name));
+        return [d.name, f ? f.digest : 'other'];
+      }),
   );
   entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   return filesOnly ? { dir, filesOnly, entries } : { dir, entries };

@@ -53,7 +53,8 @@ async function pruneUnused(root: string, now: number): Promise<void> {
     const st = await fs.stat(join(dir, stamp)).catch(() => undefined);
     if (st && now - st.mtimeMs > UNUSED_MS) await fs.rm(dir, { recursive: true, force: true });
   };
-  for (const repo of await children(join(root, 'sources'))) for (const checkout of await children(repo)) await dropIfStale(checkout, join('.git', 'fnbuild-complete'));
+  for (const repo of await children(join(root, 'sources')))
+    for (const checkout of await children(repo)) await dropIfStale(checkout, join('.git', 'fnbuild-complete'));
   for (const entry of await children(join(root, 'entrypoints'))) await dropIfStale(entry, 'overlay.json');
 }
 

@@ -34,7 +34,9 @@ describe('remoteCacheFrom', () => {
     const e1 = failure(() => remoteCacheFrom({ option: 's3://bucket/x', env: {} }));
     expect(e1.message).toMatch(/^option "remoteCache" \(got "s3:\/\/bucket\/x"\): unknown scheme "s3:\/\/"/);
     expect(e1.message).toMatch(/Valid: "oci:\/\/<registry>\/<repository>".*"http\(s\):\/\/<host>\[:port\]\/<prefix>"/);
-    expect(failure(() => remoteCacheFrom({ env: { NX_FNBUILD_REMOTE_CACHE: 'cache.example.com' } })).message).toMatch(/^NX_FNBUILD_REMOTE_CACHE \(got "cache.example.com"\): not a URL/);
+    expect(failure(() => remoteCacheFrom({ env: { NX_FNBUILD_REMOTE_CACHE: 'cache.example.com' } })).message).toMatch(
+      /^NX_FNBUILD_REMOTE_CACHE \(got "cache.example.com"\): not a URL/,
+    );
     expect(failure(() => remoteCacheFrom({ option: 'oci://registry.example.com', env: {} })).message).toMatch(/oci:\/\/<registry>\/<repository>/);
     expect(failure(() => remoteCacheFrom({ option: 'oci://registry.example.com/Team', env: {} })).message).toMatch(/option "remoteCache"/);
     expect(failure(() => remoteCacheFrom({ option: 'https://cache.example.com/x?token=1', env: {} })).message).toMatch(/no query/);
@@ -60,11 +62,15 @@ test('NX_FNBUILD_REMOTE_CACHE_MODE: read-write by default, read, anything else a
   expect(remoteCacheModeFrom({})).toBe('read-write');
   expect(remoteCacheModeFrom({ NX_FNBUILD_REMOTE_CACHE_MODE: 'read' })).toBe('read');
   expect(remoteCacheModeFrom({ NX_FNBUILD_REMOTE_CACHE_MODE: 'read-write' })).toBe('read-write');
-  expect(failure(() => remoteCacheModeFrom({ NX_FNBUILD_REMOTE_CACHE_MODE: 'readonly' })).message).toMatch(/NX_FNBUILD_REMOTE_CACHE_MODE \(got "readonly"\).*\n.*"read-write".*"read"/);
+  expect(failure(() => remoteCacheModeFrom({ NX_FNBUILD_REMOTE_CACHE_MODE: 'readonly' })).message).toMatch(
+    /NX_FNBUILD_REMOTE_CACHE_MODE \(got "readonly"\).*\n.*"read-write".*"read"/,
+  );
 });
 
 test('the remoteCache option of the executors: a bad URL is an option error naming what is valid', () => {
-  expect(parseOptions(buildBinariesOptionsSchema, { remoteCache: 'oci://r.example.com/cache' }, 'build-binaries').remoteCache).toBe('oci://r.example.com/cache');
+  expect(parseOptions(buildBinariesOptionsSchema, { remoteCache: 'oci://r.example.com/cache' }, 'build-binaries').remoteCache).toBe(
+    'oci://r.example.com/cache',
+  );
   expect(() => parseOptions(buildBinariesOptionsSchema, { remoteCache: 'r.example.com/cache' }, 'build-binaries')).toThrow(
     /option "remoteCache" \(got "r.example.com\/cache"\): a remote cache is "oci:\/\/<registry>\/<repository>" or "http\(s\):\/\/<host>\[:port\]\/<prefix>"/,
   );

@@ -15,7 +15,8 @@ export interface RemoteCacheSettings {
   timeouts?: Partial<RemoteTimeouts>;
 }
 
-const VALID = 'Valid: "oci://<registry>/<repository>" (an OCI registry) or "http(s)://<host>[:port]/<prefix>" (a Bazel HTTP cache: bazel-remote, nginx WebDAV, …).';
+const VALID =
+  'Valid: "oci://<registry>/<repository>" (an OCI registry) or "http(s)://<host>[:port]/<prefix>" (a Bazel HTTP cache: bazel-remote, nginx WebDAV, …).';
 
 /** The URL as it may appear in an error: userinfo hidden, and only when it parses at all. */
 function shown(value: string): string {
@@ -57,7 +58,12 @@ export function remoteCacheFrom(s: RemoteCacheSettings): RemoteCache | undefined
     if (url.search || url.hash) throw bad('a remote cache URL has no query or fragment');
     const header = s.env.NX_FNBUILD_REMOTE_CACHE_HEADER?.trim();
     if (header) parseHeader(header, 'NX_FNBUILD_REMOTE_CACHE_HEADER');
-    return new HttpRemoteCache({ url: value, ...(header ? { header } : {}), ...(s.caFile ? { caFile: s.caFile } : {}), ...(s.timeouts ? { timeouts: s.timeouts } : {}) });
+    return new HttpRemoteCache({
+      url: value,
+      ...(header ? { header } : {}),
+      ...(s.caFile ? { caFile: s.caFile } : {}),
+      ...(s.timeouts ? { timeouts: s.timeouts } : {}),
+    });
   }
   throw bad(scheme ? `unknown scheme "${scheme}://"` : 'not a URL');
 }
@@ -75,5 +81,8 @@ export function remoteCacheModeFrom(env: Env): RemoteCacheMode {
   const v = env.NX_FNBUILD_REMOTE_CACHE_MODE?.trim();
   if (!v) return 'read-write';
   if (v === 'read' || v === 'read-write') return v;
-  throw new FnbuildError(`NX_FNBUILD_REMOTE_CACHE_MODE (got "${v}") is not a remote cache mode`, 'Valid: "read-write" (the default) or "read" (read, never write: for untrusted builds such as pull requests from forks).');
+  throw new FnbuildError(
+    `NX_FNBUILD_REMOTE_CACHE_MODE (got "${v}") is not a remote cache mode`,
+    'Valid: "read-write" (the default) or "read" (read, never write: for untrusted builds such as pull requests from forks).',
+  );
 }

@@ -213,7 +213,12 @@ export class HttpRemoteCache implements RemoteCache {
     const status = res.statusCode ?? 0;
     if (ok.includes(status)) return;
     res.resume();
-    const hint = status === 401 || status === 403 ? ' (check the credentials in the URL or NX_FNBUILD_REMOTE_CACHE_HEADER)' : status === 400 && path.startsWith('ac/') && method === 'PUT' ? ' (bazel-remote needs --disable_http_ac_validation)' : '';
+    const hint =
+      status === 401 || status === 403
+        ? ' (check the credentials in the URL or NX_FNBUILD_REMOTE_CACHE_HEADER)'
+        : status === 400 && path.startsWith('ac/') && method === 'PUT'
+          ? ' (bazel-remote needs --disable_http_ac_validation)'
+          : '';
     throw new RemoteCacheError(this.name, `${method} ${this.base.pathname}${path} answered HTTP ${status}${hint}`);
   }
 
@@ -267,7 +272,12 @@ export class HttpRemoteCache implements RemoteCache {
       // One socket timeout, re-armed per phase: idle while sending, first byte while waiting, idle while receiving.
       let waiting = false;
       req.setTimeout(t.idleMs, () =>
-        finish(new RemoteCacheError(this.name, waiting ? `${what}: no answer in time (${t.firstByteMs} ms)` : `${what}: the connection went silent (${t.idleMs} ms)`)),
+        finish(
+          new RemoteCacheError(
+            this.name,
+            waiting ? `${what}: no answer in time (${t.firstByteMs} ms)` : `${what}: the connection went silent (${t.idleMs} ms)`,
+          ),
+        ),
       );
       req.on('finish', () => {
         waiting = true;

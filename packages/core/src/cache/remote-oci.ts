@@ -150,7 +150,12 @@ export class OciRemoteCache implements RemoteCache {
     const doc: EntryConfig = { fnbuildCache: 1, area, key, bytes: Buffer.from(bytes).toString('base64') };
     const config = Buffer.from(JSON.stringify(doc));
     const layers: Descriptor[] = blobs.map((b) => ({ mediaType: this.mediaTypes.get(b.digest) ?? OCTET, digest: b.digest, size: b.size }));
-    const manifest: Manifest = { schemaVersion: 2, mediaType: OCI_MANIFEST, config: { mediaType: OCI_CONFIG, digest: sha256(config), size: config.length }, layers };
+    const manifest: Manifest = {
+      schemaVersion: 2,
+      mediaType: OCI_MANIFEST,
+      config: { mediaType: OCI_CONFIG, digest: sha256(config), size: config.length },
+      layers,
+    };
     const body = Buffer.from(JSON.stringify(manifest));
     await this.call(`writing entry ${tag}`, this.timeouts.entryMs, async () => {
       if ((await this.client.uploadBlob(this.repo, memoryBlob(config))) === 'uploaded') this.meter.up(config.length);

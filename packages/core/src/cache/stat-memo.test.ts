@@ -57,7 +57,7 @@ describe('StatMemo', () => {
     expect(await second.digest(f)).toEqual({ digest: digestOf('package main // v2'), size: 18 });
   });
 
-  test('racy-clean: an entry recorded within 2 s of the file\'s mtime is not trusted even when the stat matches exactly', async () => {
+  test("racy-clean: an entry recorded within 2 s of the file's mtime is not trusted even when the stat matches exactly", async () => {
     const f = join(dir, 'racy.go');
     writeFileSync(f, 'real content');
     const mtimeMs = Number(statSync(f, { bigint: true }).mtimeNs / 1_000_000n);
@@ -136,7 +136,14 @@ describe('StatMemo', () => {
     writeFileSync(
       memoFile,
       JSON.stringify({
-        [f]: { size: 3, mtimeNs: stf.mtimeNs.toString(), ctimeNs: stf.ctimeNs.toString(), ino: Number(stf.ino), digest: FAKE, hashedAtMs: Date.now() - 31 * 24 * 3600 * 1000 },
+        [f]: {
+          size: 3,
+          mtimeNs: stf.mtimeNs.toString(),
+          ctimeNs: stf.ctimeNs.toString(),
+          ino: Number(stf.ino),
+          digest: FAKE,
+          hashedAtMs: Date.now() - 31 * 24 * 3600 * 1000,
+        },
       }),
     );
     const memo = await StatMemo.load(memoFile);

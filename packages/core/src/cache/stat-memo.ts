@@ -77,14 +77,7 @@ export class StatMemo {
     const e = this.entries.get(path);
     const mtimeMs = Number(st.mtimeNs / 1_000_000n);
     const ctimeMs = Number(st.ctimeNs / 1_000_000n);
-    if (
-      e &&
-      e.size === size &&
-      e.mtimeNs === mtimeNs &&
-      e.ctimeNs === ctimeNs &&
-      e.ino === ino &&
-      Math.max(mtimeMs, ctimeMs) + RACY_MS < e.hashedAtMs
-    ) {
+    if (e && e.size === size && e.mtimeNs === mtimeNs && e.ctimeNs === ctimeNs && e.ino === ino && Math.max(mtimeMs, ctimeMs) + RACY_MS < e.hashedAtMs) {
       return { digest: e.digest, size };
     }
     const hashedAtMs = Date.now();

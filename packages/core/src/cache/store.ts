@@ -42,7 +42,10 @@ interface StoredEntry extends ActionEntry {
 export class Store {
   readonly statMemo: StatMemo;
 
-  private constructor(readonly root: string, statMemo: StatMemo) {
+  private constructor(
+    readonly root: string,
+    statMemo: StatMemo,
+  ) {
     this.statMemo = statMemo;
   }
 

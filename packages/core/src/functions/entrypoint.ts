@@ -62,7 +62,10 @@ export interface Entrypoint {
 export async function writeEntrypoint(store: Store, packageDir: string, spec: EntrypointSpec): Promise<Entrypoint> {
   const dir = join(packageDir, ENTRY_DIR);
   if (await fs.stat(dir).catch(() => undefined)) {
-    throw new FnbuildError(`${dir} exists: nx-fnbuild shows the function's generated entrypoint to go at that path`, `Rename or remove the ${ENTRY_DIR} folder.`);
+    throw new FnbuildError(
+      `${dir} exists: nx-fnbuild shows the function's generated entrypoint to go at that path`,
+      `Rename or remove the ${ENTRY_DIR} folder.`,
+    );
   }
   const source = entrypointSource(spec);
   const digest = sha256(source);

@@ -6,18 +6,26 @@ const parse = (text: string) => () => parseFuncYaml(text, '/p/func.yaml');
 describe('describePins', () => {
   const pins = { path: '/ws/apps/fn/func.yaml', fields: { runtime: 'go1.26', run_image: 'reg/base:1@sha256:' + 'b'.repeat(64) } };
   test('names the file (relative to the workspace) and each pin, and says to commit it', () => {
-    expect(describePins(pins, {}, '/ws')).toEqual([`apps/fn/func.yaml: pinned runtime: go1.26, run_image: reg/base:1@sha256:${'b'.repeat(64)}`, 'Commit func.yaml to keep them; edit them to upgrade.']);
+    expect(describePins(pins, {}, '/ws')).toEqual([
+      `apps/fn/func.yaml: pinned runtime: go1.26, run_image: reg/base:1@sha256:${'b'.repeat(64)}`,
+      'Commit func.yaml to keep them; edit them to upgrade.',
+    ]);
     expect(describePins(pins, { CI: 'false' }, '/ws')[1]).toMatch(/^Commit func\.yaml/);
   });
   test('in CI, warns that the pins go away with the checkout', () => {
-    for (const CI of ['true', '1']) expect(describePins(pins, { CI }, '/ws')[1]).toMatch(/^warning: func\.yaml had no pins, and this CI checkout is thrown away with them: build once locally and commit func\.yaml/);
+    for (const CI of ['true', '1'])
+      expect(describePins(pins, { CI }, '/ws')[1]).toMatch(
+        /^warning: func\.yaml had no pins, and this CI checkout is thrown away with them: build once locally and commit func\.yaml/,
+      );
   });
 });
 
 describe('func.yaml (Fn schema 20180708)', () => {
   test('reads the fields nx-fnbuild uses and accepts the rest of Fn', () => {
     const f = parseFuncYaml(
-      'schema_version: 20180708\nname: team/hello\nversion: 0.0.1\nruntime: go1.26\nrun_image: reg.example/base:1@sha256:' + 'a'.repeat(64) + '\nconfig:\n  GREETING: hi\n  RETRIES: 3\nmemory: 256\ntriggers:\n  - name: hello\n    type: http\n    source: /hello\n',
+      'schema_version: 20180708\nname: team/hello\nversion: 0.0.1\nruntime: go1.26\nrun_image: reg.example/base:1@sha256:' +
+        'a'.repeat(64) +
+        '\nconfig:\n  GREETING: hi\n  RETRIES: 3\nmemory: 256\ntriggers:\n  - name: hello\n    type: http\n    source: /hello\n',
       '/p/func.yaml',
     );
     expect(f.data).toMatchObject({ name: 'team/hello', version: '0.0.1', runtime: 'go1.26', config: { GREETING: 'hi', RETRIES: '3' }, memory: 256 });
@@ -25,7 +33,9 @@ describe('func.yaml (Fn schema 20180708)', () => {
   });
 
   test('a Knative func.yaml is named as such, not misread', () => {
-    expect(parse('specVersion: 0.36.0\nname: hello\nruntime: go\nimage: docker.io/me/hello:latest\ncreated: 2024-01-01T00:00:00Z\n')).toThrow(/Knative Functions func\.yaml \(specVersion 0\.36\.0\): not supported yet[\s\S]*schema_version: 20180708/);
+    expect(parse('specVersion: 0.36.0\nname: hello\nruntime: go\nimage: docker.io/me/hello:latest\ncreated: 2024-01-01T00:00:00Z\n')).toThrow(
+      /Knative Functions func\.yaml \(specVersion 0\.36\.0\): not supported yet[\s\S]*schema_version: 20180708/,
+    );
   });
 
   test.each([

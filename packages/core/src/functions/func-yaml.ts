@@ -10,7 +10,9 @@ import { writeFileAtomic } from '../util/fs-atomic';
 export const FN_SCHEMA_VERSION = 20180708;
 
 const word = z.string().min(1);
-const tagLike = z.coerce.string().refine(isTag, (v) => ({ message: `a version is used as the image tag: letters, digits, "_", "." or "-", e.g. "0.0.1" (${JSON.stringify(v)} ${tagFault(v)})` }));
+const tagLike = z.coerce.string().refine(isTag, (v) => ({
+  message: `a version is used as the image tag: letters, digits, "_", "." or "-", e.g. "0.0.1" (${JSON.stringify(v)} ${tagFault(v)})`,
+}));
 
 /**
  * Fn's func.yaml (schema 20180708). The fields nx-fnbuild gives a meaning: name and
@@ -24,7 +26,10 @@ export const funcYamlSchema = z
     schema_version: z.coerce.number().refine((v) => v === FN_SCHEMA_VERSION, { message: `only Fn's schema_version ${FN_SCHEMA_VERSION} is read` }),
     name: z.string().refine(isRepositoryPath, 'name is the image name: lowercase letters, digits and separators (., _, -, /), e.g. "hello"'),
     version: tagLike.optional(),
-    runtime: z.string().regex(/^go(\d+\.\d+(\.\d+)?)?$/, 'runtime is "go" or a Go version such as "go1.26"').optional(),
+    runtime: z
+      .string()
+      .regex(/^go(\d+\.\d+(\.\d+)?)?$/, 'runtime is "go" or a Go version such as "go1.26"')
+      .optional(),
     build_image: word.optional(),
     run_image: word.optional(),
     entrypoint: word.optional(),
@@ -137,7 +142,9 @@ export interface FuncYamlPins {
 export function describePins(p: FuncYamlPins, env: Record<string, string | undefined>, root: string): string[] {
   const ci = !!env.CI && env.CI !== 'false' && env.CI !== '0';
   return [
-    `${relative(root, p.path) || p.path}: pinned ${Object.entries(p.fields).map(([k, v]) => `${k}: ${v}`).join(', ')}`,
+    `${relative(root, p.path) || p.path}: pinned ${Object.entries(p.fields)
+      .map(([k, v]) => `${k}: ${v}`)
+      .join(', ')}`,
     ci
       ? 'warning: func.yaml had no pins, and this CI checkout is thrown away with them: build once locally and commit func.yaml, or later builds may use another base or Go.'
       : 'Commit func.yaml to keep them; edit them to upgrade.',

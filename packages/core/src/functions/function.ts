@@ -12,7 +12,10 @@ import { checkHandler, functionPackageNode, soleHandler } from './handler';
 
 /** The options that make a project a function project, shared by every command. */
 export const functionSettings = {
-  functionName: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'functionName is the Go name of the exported function, e.g. "Hello"').optional(),
+  functionName: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'functionName is the Go name of the exported function, e.g. "Hello"')
+    .optional(),
   source: z
     .object({
       git: z.string().min(1),
@@ -139,7 +142,11 @@ export function functionImage(fn: FunctionProject): FunctionImage {
  * The first build pins what it used into func.yaml (the toolchain; for an image, its base
  * by digest); later builds read the pins back. Nothing to do without a func.yaml.
  */
-export async function pinFunction(fn: FunctionProject | undefined, tc: Toolchain, base?: { name?: string; digest?: string }): Promise<FuncYamlPins | undefined> {
+export async function pinFunction(
+  fn: FunctionProject | undefined,
+  tc: Toolchain,
+  base?: { name?: string; digest?: string },
+): Promise<FuncYamlPins | undefined> {
   if (!fn?.funcYaml) return undefined;
   const runImage = base && (base.name ? (base.name.includes('@') ? base.name : `${base.name}@${base.digest}`) : 'scratch');
   return pinFuncYaml(fn.funcYaml, { ...toolchainPins(tc), ...(runImage ? { run_image: runImage } : {}) });

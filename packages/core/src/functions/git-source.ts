@@ -93,7 +93,10 @@ class Git {
   private readonly env: Record<string, string | undefined>;
   private readonly redactor: Redactor;
 
-  constructor(readonly url: string, env: Record<string, string | undefined>) {
+  constructor(
+    readonly url: string,
+    env: Record<string, string | undefined>,
+  ) {
     this.shown = redactCredentials(url);
     this.redactor = new Redactor().addUrl(url);
     this.env = {
@@ -185,7 +188,11 @@ async function buildCheckout(git: Git, commit: string, checkout: string): Promis
     await git.ok(['init', '-q'], tmp, `cannot create a git repository in ${tmp}`);
     await fetchCommit(git, commit, tmp);
     // core.autocrlf=false: the files are the commit's bytes whatever the user's global config says.
-    await git.ok(['-c', 'advice.detachedHead=false', '-c', 'core.autocrlf=false', 'checkout', '-q', '--detach', commit], tmp, `cannot check out ${commit} of ${git.shown}`);
+    await git.ok(
+      ['-c', 'advice.detachedHead=false', '-c', 'core.autocrlf=false', 'checkout', '-q', '--detach', commit],
+      tmp,
+      `cannot check out ${commit} of ${git.shown}`,
+    );
     const head = (await git.ok(['rev-parse', 'HEAD'], tmp, `cannot read HEAD in ${tmp}`)).trim();
     if (head !== commit) throw new FnbuildError(`checking out ${commit} of ${git.shown} gave ${head}`, 'Remove the cache folder and try again.');
     await fs.writeFile(join(tmp, '.git', MARKER), `${commit}\n`);
@@ -234,7 +241,10 @@ const escapes = (rel: string) => rel === '..' || rel.startsWith('../') || rel.st
 function checkSubPath(subPath: string): string {
   const rel = relative('/r', resolve('/r', subPath));
   if (isAbsolute(subPath) || win32.isAbsolute(subPath) || escapes(rel) || isAbsolute(rel)) {
-    throw new FnbuildError(`subPath "${subPath}" must be a relative path inside the repository`, 'Give the project folder relative to the repository root, e.g. "functions/hello".');
+    throw new FnbuildError(
+      `subPath "${subPath}" must be a relative path inside the repository`,
+      'Give the project folder relative to the repository root, e.g. "functions/hello".',
+    );
   }
   return rel;
 }
@@ -242,7 +252,10 @@ function checkSubPath(subPath: string): string {
 /** checkout + subPath, which must be an existing folder that (after symlinks) is still inside the checkout. */
 async function subPathRoot(checkout: string, rel: string, given: string, shown: string, commit: string): Promise<string> {
   const root = rel ? join(checkout, rel) : checkout;
-  const isDir = await fs.stat(root).then((s) => s.isDirectory(), () => false);
+  const isDir = await fs.stat(root).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
   if (!isDir) throw new FnbuildError(`subPath "${given}" is not a folder in ${shown} at ${commit}`, 'Give the project folder relative to the repository root.');
   const inside = relative(await fs.realpath(checkout), await fs.realpath(root));
   if (escapes(inside) || isAbsolute(inside)) {

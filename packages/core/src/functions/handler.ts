@@ -65,7 +65,8 @@ export function parseDeclaration(line: string): Declaration | undefined {
   if (fn) {
     const [, name, params, results] = fn;
     const types = parameterTypes(params);
-    const handler = results.trim() === '' && types.length === 2 && /^[A-Za-z_]\w*\.ResponseWriter$/.test(types[0]) && /^\*[A-Za-z_]\w*\.Request$/.test(types[1]);
+    const handler =
+      results.trim() === '' && types.length === 2 && /^[A-Za-z_]\w*\.ResponseWriter$/.test(types[0]) && /^\*[A-Za-z_]\w*\.Request$/.test(types[1]);
     return { name, kind: 'func', text: line, handler };
   }
   const v = /^var ([A-Z][A-Za-z0-9_]*)\b(.*)$/.exec(line);
@@ -103,13 +104,23 @@ async function readFunctionPackage(tc: Toolchain, store: Store, dir: string, sig
       run(tc.go, ['list', '-find', '-json=ImportPath,Name,GoFiles', '.'], { cwd: dir, env: tc.processEnv, signal }),
       run(tc.go, ['doc', '-short', '.'], { cwd: dir, env: tc.processEnv, signal }),
     ]);
-    if (list.exitCode !== 0) throw new FnbuildError(`cannot read the Go package in ${dir}:\n${list.stderr.trim()}`, 'A function project is a folder holding a Go package that exports the function.');
+    if (list.exitCode !== 0)
+      throw new FnbuildError(
+        `cannot read the Go package in ${dir}:\n${list.stderr.trim()}`,
+        'A function project is a folder holding a Go package that exports the function.',
+      );
     const pkg = JSON.parse(list.stdout) as { ImportPath: string; Name: string; GoFiles?: string[] };
     if (pkg.Name === 'main') {
-      throw new FnbuildError(`${dir} is a main package, which cannot be imported: a function lives in a package of its own`, 'Rename its package clause (e.g. "package hello"), or build it as a main package without functionName.');
+      throw new FnbuildError(
+        `${dir} is a main package, which cannot be imported: a function lives in a package of its own`,
+        'Rename its package clause (e.g. "package hello"), or build it as a main package without functionName.',
+      );
     }
     if (doc.exitCode !== 0) throw new FnbuildError(`go doc failed in ${dir}:\n${doc.stderr.trim()}`);
-    const declarations = doc.stdout.split('\n').map(parseDeclaration).filter((d): d is Declaration => !!d);
+    const declarations = doc.stdout
+      .split('\n')
+      .map(parseDeclaration)
+      .filter((d): d is Declaration => !!d);
     // go list -find does not resolve imports: the files' heads say what they import.
     const heads = await Promise.all((pkg.GoFiles ?? []).map(async (f) => parseGoHead(await fs.readFile(join(dir, f), 'utf8'))));
     const imports = [...new Set(heads.flatMap((h) => h.imports))].sort();

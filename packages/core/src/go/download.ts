@@ -32,7 +32,8 @@ interface ListedModule {
 async function proxiedModules(tc: Toolchain, dir: string): Promise<string[]> {
   // -e: a requirement the workspace itself serves (example.com/shared v0.0.0) is not an error here.
   const r = await run(tc.go, ['list', '-m', '-e', '-json', 'all'], { cwd: dir, env: tc.processEnv });
-  if (r.exitCode !== 0) throw new FnbuildError(`go list -m all failed in ${dir}:\n${r.stderr.trim()}`, 'Check go.work and the go.mod files it uses (`go work sync`).');
+  if (r.exitCode !== 0)
+    throw new FnbuildError(`go list -m all failed in ${dir}:\n${r.stderr.trim()}`, 'Check go.work and the go.mod files it uses (`go work sync`).');
   return parseJsonStream<ListedModule>(r.stdout)
     .filter((m) => !m.Main)
     .map((m) => (m.Replace ? (m.Replace.Version ? `${m.Replace.Path}@${m.Replace.Version}` : undefined) : m.Version ? `${m.Path}@${m.Version}` : undefined))
@@ -43,9 +44,7 @@ async function proxiedModules(tc: Toolchain, dir: string): Promise<string[]> {
 /** The key of modules(M): the files that decide the build list, the toolchain and the module env. */
 export async function modulesKey(tc: Toolchain, module: GoModule, memo: StatMemo): Promise<string> {
   const vendorList = join(module.dir, 'vendor', 'modules.txt');
-  const files = await Promise.all(
-    [...module.buildListFiles, vendorList].map(async (f) => [relative(module.dir, f), (await memo.digest(f))?.digest ?? null]),
-  );
+  const files = await Promise.all([...module.buildListFiles, vendorList].map(async (f) => [relative(module.dir, f), (await memo.digest(f))?.digest ?? null]));
   return keyOf({ kind: 'modules', v: 1, go: tc.version, files, env: pickEnv(tc.env, MODULE_ENV_VARS) });
 }
 

@@ -46,7 +46,22 @@ interface ListedPackage {
   DepOnly?: boolean;
 }
 
-const FIELDS = ['ImportPath', 'Dir', 'Standard', 'DepOnly', 'Module', 'GoFiles', 'CgoFiles', 'IgnoredGoFiles', 'TestGoFiles', 'XTestGoFiles', 'Imports', 'TestImports', 'XTestImports', 'Error'];
+const FIELDS = [
+  'ImportPath',
+  'Dir',
+  'Standard',
+  'DepOnly',
+  'Module',
+  'GoFiles',
+  'CgoFiles',
+  'IgnoredGoFiles',
+  'TestGoFiles',
+  'XTestGoFiles',
+  'Imports',
+  'TestImports',
+  'XTestImports',
+  'Error',
+];
 
 const isLocalPath = (p: string) => p.startsWith('./') || p.startsWith('../') || isAbsolute(p);
 const under = (path: string, root: string) => path === root || path.startsWith(root + sep);

@@ -42,14 +42,17 @@ const GO_MODS = [
   'module example.com/crlf\r\n\r\ngo 1.22\r\n',
 ];
 
-test.each(GO_MODS.map((t) => [JSON.stringify(t.slice(0, 40)), t]))('go.mod %s: the module path, go line and replaces the go command reads', async (_name, text) => {
-  const json = await goReads('mod', text);
-  const mine = readModText(text);
-  expect(mine.module).toBe(json.Module?.Path);
-  expect(mine.go).toBe(json.Go);
-  expect(hasReplaceDirective(text)).toBe((json.Replace ?? []).length > 0);
-  expect(mine.replace).toEqual((json.Replace ?? []).map((r) => ({ old: r.Old.Path, new: r.New.Path, ...(r.New.Version && { newVersion: r.New.Version }) })));
-});
+test.each(GO_MODS.map((t) => [JSON.stringify(t.slice(0, 40)), t]))(
+  'go.mod %s: the module path, go line and replaces the go command reads',
+  async (_name, text) => {
+    const json = await goReads('mod', text);
+    const mine = readModText(text);
+    expect(mine.module).toBe(json.Module?.Path);
+    expect(mine.go).toBe(json.Go);
+    expect(hasReplaceDirective(text)).toBe((json.Replace ?? []).length > 0);
+    expect(mine.replace).toEqual((json.Replace ?? []).map((r) => ({ old: r.Old.Path, new: r.New.Path, ...(r.New.Version && { newVersion: r.New.Version }) })));
+  },
+);
 
 test('go.work: use directives (single and block, quoted, commented) as the go command reads them', async () => {
   for (const d of ['a', 'b c', 'd']) mkdirSync(join(dir, d), { recursive: true });

@@ -52,7 +52,20 @@ interface ListedPackage {
   [files: string]: unknown;
 }
 
-const FILE_FIELDS = ['GoFiles', 'CgoFiles', 'CFiles', 'CXXFiles', 'MFiles', 'HFiles', 'FFiles', 'SFiles', 'SwigFiles', 'SwigCXXFiles', 'SysoFiles', 'EmbedFiles'];
+const FILE_FIELDS = [
+  'GoFiles',
+  'CgoFiles',
+  'CFiles',
+  'CXXFiles',
+  'MFiles',
+  'HFiles',
+  'FFiles',
+  'SFiles',
+  'SwigFiles',
+  'SwigCXXFiles',
+  'SysoFiles',
+  'EmbedFiles',
+];
 const FIELDS = ['ImportPath', 'Dir', 'Name', 'Standard', 'Match', 'Deps', 'Error', 'DepsErrors', 'EmbedPatterns', ...FILE_FIELDS];
 
 const under = (path: string, root: string | undefined) => !!root && (path === root || path.startsWith(root + sep));
@@ -111,7 +124,10 @@ export async function listTargets(
       error: problems.length ? [...new Set(problems)].join('\n') : undefined,
     };
   });
-  const std = pkgs.filter((p) => p.Standard && !p.Error).map((p) => p.ImportPath).sort();
+  const std = pkgs
+    .filter((p) => p.Standard && !p.Error)
+    .map((p) => p.ImportPath)
+    .sort();
   return { targets, dirs: [...[...packageDirs].map((dir) => ({ dir, filesOnly: true as const })), ...[...dirs].sort()], std };
 }
 
@@ -141,7 +157,18 @@ export function listingNode(o: {
     label: `go list ${id}`,
     async run(_scratch, signal) {
       const modules = await o.modulesKey;
-      const key = keyOf({ kind: 'go-list', v: 3, go: tc.version, dir: o.moduleDir, modules, platform: goEnvFor(platform), cgo, listFlags, patterns, goflags: tc.env.GOFLAGS ?? '' });
+      const key = keyOf({
+        kind: 'go-list',
+        v: 3,
+        go: tc.version,
+        dir: o.moduleDir,
+        modules,
+        platform: goEnvFor(platform),
+        cgo,
+        listFlags,
+        patterns,
+        goflags: tc.env.GOFLAGS ?? '',
+      });
       const env = { ...tc.processEnv, ...goEnvFor(platform), CGO_ENABLED: cgo ? '1' : '0' };
       const { value } = await validatedMemo(o.store, key, async () => {
         const listing = await listTargets(tc, { moduleDir: o.moduleDir, patterns, env, listFlags, signal });

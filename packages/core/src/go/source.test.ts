@@ -20,7 +20,10 @@ var s = "import \\"example.com/not\\""
 
 func main() {}
 `;
-  expect(parseGoHead(src)).toEqual({ packageName: 'server', imports: ['fmt', 'log/slog', 'strings', 'embed', 'example.com/demo/internal/greeting', 'example.com/x', 'example.com/y'] });
+  expect(parseGoHead(src)).toEqual({
+    packageName: 'server',
+    imports: ['fmt', 'log/slog', 'strings', 'embed', 'example.com/demo/internal/greeting', 'example.com/x', 'example.com/y'],
+  });
 });
 
 test('a file with no imports and one with cgo', () => {

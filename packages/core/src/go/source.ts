@@ -87,7 +87,14 @@ export function parseGoHead(src: string): GoFileHead {
     const goBuild = /^\/\/go:build\s+(.+)$/.exec(text.trimEnd());
     if (goBuild) head.buildConstraint = goBuild[1].trim();
     const plus = /^\/\/\s*\+build\s+(.+)$/.exec(text.trimEnd());
-    if (plus) plusBuild.push(plus[1].trim().split(/\s+/).map((alt) => alt.split(',').join(' && ')).join(' || '));
+    if (plus)
+      plusBuild.push(
+        plus[1]
+          .trim()
+          .split(/\s+/)
+          .map((alt) => alt.split(',').join(' && '))
+          .join(' || '),
+      );
   };
   const it = tokens(src, onComment);
   const next = (): Token | undefined => {
@@ -127,7 +134,8 @@ export function parseGoHead(src: string): GoFileHead {
   return finish();
 
   function finish(): GoFileHead {
-    if (!head.buildConstraint && plusBuild.length) head.buildConstraint = plusBuild.map((e) => (plusBuild.length > 1 && e.includes('||') ? `(${e})` : e)).join(' && ');
+    if (!head.buildConstraint && plusBuild.length)
+      head.buildConstraint = plusBuild.map((e) => (plusBuild.length > 1 && e.includes('||') ? `(${e})` : e)).join(' && ');
     return head;
   }
 }

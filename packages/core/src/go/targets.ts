@@ -57,14 +57,22 @@ interface Found {
  * The project's targets: the given ones, or by default the project folder itself when it
  * is a main package, else every main package under its cmd/ (like `go build ./cmd/...`).
  */
-export async function resolveTargets(tc: Toolchain, store: Store, module: GoModule, projectRoot: string, specs?: TargetSpec[], opts: { allowNone?: boolean } = {}): Promise<Target[]> {
+export async function resolveTargets(
+  tc: Toolchain,
+  store: Store,
+  module: GoModule,
+  projectRoot: string,
+  specs?: TargetSpec[],
+  opts: { allowNone?: boolean } = {},
+): Promise<Target[]> {
   if (specs && specs.length) {
     const seen = new Set<string>();
     return Promise.all(
       specs.map(async (s) => {
         const dir = resolve(projectRoot, s.path);
         const st = await fs.stat(dir).catch(() => undefined);
-        if (!st?.isDirectory()) throw new FnbuildError(`target "${s.path}": no such folder ${dir}`, 'Targets are package folders relative to the project root, e.g. "./cmd/server".');
+        if (!st?.isDirectory())
+          throw new FnbuildError(`target "${s.path}": no such folder ${dir}`, 'Targets are package folders relative to the project root, e.g. "./cmd/server".');
         const name = s.name ?? basename(dir);
         if (seen.has(name)) throw new FnbuildError(`two targets would both be named "${name}"`, 'Give one of them a different "name".');
         seen.add(name);

@@ -47,7 +47,10 @@ export async function findGo(env: Record<string, string | undefined>): Promise<s
   const wanted = env.GO?.trim() || 'go';
   if (wanted.includes('/')) {
     if (await isExecutable(wanted)) return wanted;
-    throw new FnbuildError(`GO=${wanted} is not an executable file`, 'Point GO at the go command (e.g. /usr/local/go/bin/go) or unset it to use the one on PATH.');
+    throw new FnbuildError(
+      `GO=${wanted} is not an executable file`,
+      'Point GO at the go command (e.g. /usr/local/go/bin/go) or unset it to use the one on PATH.',
+    );
   }
   const dirs = (env.PATH ?? '').split(delimiter).filter(Boolean);
   for (const dir of dirs) {
@@ -79,7 +82,9 @@ async function goEnvInputs(go: string, cwd: string, env: Record<string, string |
     if (dirname(d) === d) break;
   }
   const goenvFile = env.GOENV || join(env.XDG_CONFIG_HOME || join(env.HOME ?? '/', '.config'), 'go', 'env');
-  const vars = Object.entries(env).filter(([k, v]) => v !== undefined && ENV_NAMES.test(k)).sort(([a], [b]) => (a < b ? -1 : 1));
+  const vars = Object.entries(env)
+    .filter(([k, v]) => v !== undefined && ENV_NAMES.test(k))
+    .sort(([a], [b]) => (a < b ? -1 : 1));
   return {
     kind: 'go-env',
     v: 1,
@@ -107,7 +112,10 @@ function redactSecrets(env: GoEnv): GoEnv {
 async function readGoEnv(go: string, cwd: string, env: Record<string, string | undefined>): Promise<GoEnv> {
   const r = await run(go, ['env', '-json'], { cwd, env });
   if (r.exitCode !== 0) {
-    throw new FnbuildError(`${go} env -json failed in ${cwd} (exit ${r.exitCode}):\n${r.stderr.trim()}`, 'Check the Go installation and the go.mod/go.work above this directory.');
+    throw new FnbuildError(
+      `${go} env -json failed in ${cwd} (exit ${r.exitCode}):\n${r.stderr.trim()}`,
+      'Check the Go installation and the go.mod/go.work above this directory.',
+    );
   }
   try {
     return JSON.parse(r.stdout) as GoEnv;
@@ -146,7 +154,18 @@ export async function loadToolchain(cwd: string, env: Record<string, string | un
 export { BUILD_ENV_VARS } from './workspace-env';
 
 /** The go env settings that change which module versions and bytes are downloaded. */
-export const MODULE_ENV_VARS = ['GOFLAGS', 'GOPROXY', 'GOPRIVATE', 'GONOPROXY', 'GONOSUMDB', 'GONOSUMCHECK', 'GOSUMDB', 'GOINSECURE', 'GOWORK', 'GOTOOLCHAIN'] as const;
+export const MODULE_ENV_VARS = [
+  'GOFLAGS',
+  'GOPROXY',
+  'GOPRIVATE',
+  'GONOPROXY',
+  'GONOSUMDB',
+  'GONOSUMCHECK',
+  'GOSUMDB',
+  'GOINSECURE',
+  'GOWORK',
+  'GOTOOLCHAIN',
+] as const;
 
 export function pickEnv(env: GoEnv, names: readonly string[]): Record<string, string> {
   return Object.fromEntries(names.map((n) => [n, env[n] ?? '']));
@@ -162,7 +181,12 @@ export function distListNode(tc: Toolchain): Node<string[]> {
     key: async () => keyOf({ kind: 'dist-list', v: 2, go: tc.version, goroot }),
     async run(_scratch, signal) {
       const out = await runOk(tc.go, ['tool', 'dist', 'list'], { cwd: goroot || '/', env: tc.processEnv, signal });
-      return { data: out.split('\n').map((s) => s.trim()).filter(Boolean) };
+      return {
+        data: out
+          .split('\n')
+          .map((s) => s.trim())
+          .filter(Boolean),
+      };
     },
   };
 }

@@ -64,7 +64,10 @@ function folderOf(dir: string, entries: Dirent[]): GoFolder {
     dir,
     goFiles: files.filter(isBuildableGoFile).sort(),
     hasGo: files.some(isGoName),
-    subDirs: entries.filter((e) => e.isDirectory() && !isSkippedDir(e.name)).map((e) => e.name).sort(),
+    subDirs: entries
+      .filter((e) => e.isDirectory() && !isSkippedDir(e.name))
+      .map((e) => e.name)
+      .sort(),
     files: files.filter((n) => !isGoName(n)),
   };
 }

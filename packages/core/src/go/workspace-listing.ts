@@ -63,7 +63,9 @@ export async function listingRoots(workspaceRoot: string, moduleDirs: string[], 
 
 /** Which go binary runs, by path and stat (no process): a new toolchain can change which files a package has. Null when there is none. */
 export async function goBinaryStamp(env: Env): Promise<[string, number, number] | null> {
-  const go = await toolchain().findGo(env).catch(() => undefined);
+  const go = await toolchain()
+    .findGo(env)
+    .catch(() => undefined);
   if (!go) return null;
   const st = await fs.stat(await fs.realpath(go).catch(() => go)).catch(() => undefined);
   return st ? [go, st.size, st.mtimeMs] : null;

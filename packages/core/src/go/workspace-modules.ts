@@ -130,11 +130,17 @@ export async function scanGoModule(workspaceRoot: string, goModRel: string, opti
       dir: rel(dir),
       path: modulePathOf(goMod) ?? basename(dir),
       rootIsMain: mains[0],
-      cmdMains: commands.filter((_, i) => mains[i + 1]).map((d) => rel(d.dir)).sort(),
+      cmdMains: commands
+        .filter((_, i) => mains[i + 1])
+        .map((d) => rel(d.dir))
+        .sort(),
       rootHasGo: root.hasGo,
       subDirs,
       ...(usedBy && { workFile: usedBy }),
-      replaces: [...replaces].filter((r) => r.startsWith(workspaceRoot + sep) || r === workspaceRoot).map(rel).sort(),
+      replaces: [...replaces]
+        .filter((r) => r.startsWith(workspaceRoot + sep) || r === workspaceRoot)
+        .map(rel)
+        .sort(),
     };
   };
   return { inputs, stable, root, commands, facts };

@@ -111,9 +111,20 @@ test('findGoWork: $GOWORK off or a file, else the nearest go.work up to the work
   expect(await findGoWork(ws, join(ws, 'a/b/c'), { GOWORK: 'off' })).toBeUndefined();
   expect(await findGoWork(ws, join(ws, 'a/b/c'), { GOWORK: 'x/go.work' })).toBe(join(ws, 'x/go.work'));
   expect(await findGoWork(ws, ws, {})).toBeUndefined();
-  expect(['go.mod', 'a/go.mod', 'a/testdata/go.mod', 'vendor/x/go.mod', 'a/_old/go.mod', '.hidden/go.mod'].map(isIgnoredGoMod)).toEqual([false, false, true, true, true, true]);
+  expect(['go.mod', 'a/go.mod', 'a/testdata/go.mod', 'vendor/x/go.mod', 'a/_old/go.mod', '.hidden/go.mod'].map(isIgnoredGoMod)).toEqual([
+    false,
+    false,
+    true,
+    true,
+    true,
+    true,
+  ]);
   const dirs = new Set(['.', 'apps/hello']);
-  expect([nearestFolder(dirs, 'apps/hello/cmd/x'), nearestFolder(dirs, 'apps/other'), nearestFolder(new Set(['libs']), 'apps')]).toEqual(['apps/hello', '.', undefined]);
+  expect([nearestFolder(dirs, 'apps/hello/cmd/x'), nearestFolder(dirs, 'apps/other'), nearestFolder(new Set(['libs']), 'apps')]).toEqual([
+    'apps/hello',
+    '.',
+    undefined,
+  ]);
 });
 
 test('listing roots: a go.work with the modules it uses; a module under it that it does not use lists with GOWORK=off; a module outside on its own', async () => {

@@ -41,7 +41,11 @@ describe('goCacheEnv', () => {
   });
 
   test('read-only mode and insecure registries pass through', () => {
-    const { env } = goCacheEnv({ ...base, remote: { url: 'oci://reg:5000/cache', mode: 'read', insecureRegistries: ['reg:5000'] }, userEnv: { NX_FNBUILD_INSECURE_REGISTRIES: 'other:5000' } });
+    const { env } = goCacheEnv({
+      ...base,
+      remote: { url: 'oci://reg:5000/cache', mode: 'read', insecureRegistries: ['reg:5000'] },
+      userEnv: { NX_FNBUILD_INSECURE_REGISTRIES: 'other:5000' },
+    });
     expect(env.NX_FNBUILD_REMOTE_CACHE_MODE).toBe('read');
     expect(env.NX_FNBUILD_INSECURE_REGISTRIES).toBe('other:5000,reg:5000');
   });

@@ -52,7 +52,10 @@ export function quoteForGo(args: readonly string[]): string {
       if (arg !== '' && !/[\s'"]/.test(arg)) return arg;
       if (!arg.includes('"')) return `"${arg}"`;
       if (!arg.includes("'")) return `'${arg}'`;
-      throw new FnbuildError(`cannot pass ${JSON.stringify(arg)} in GOCACHEPROG: it holds both kinds of quote`, 'Install node and nx-fnbuild under a path without quote characters.');
+      throw new FnbuildError(
+        `cannot pass ${JSON.stringify(arg)} in GOCACHEPROG: it holds both kinds of quote`,
+        'Install node and nx-fnbuild under a path without quote characters.',
+      );
     })
     .join(' ');
 }
@@ -67,7 +70,10 @@ export function goCacheEnv(req: GoCacheEnvRequest): GoCacheEnv {
   if (!req.remote) return { env: {} };
   const [major, minor] = req.goVersion;
   if (major < FIRST_GO[0] || (major === FIRST_GO[0] && minor < FIRST_GO[1])) {
-    return { env: {}, note: `Go ${major}.${minor} has no GOCACHEPROG (Go ${FIRST_GO.join('.')}+): Go's own cache stays in GOCACHE on this machine; the remote cache holds nx-fnbuild's results only` };
+    return {
+      env: {},
+      note: `Go ${major}.${minor} has no GOCACHEPROG (Go ${FIRST_GO.join('.')}+): Go's own cache stays in GOCACHE on this machine; the remote cache holds nx-fnbuild's results only`,
+    };
   }
   const ours = quoteForGo(req.program ?? defaultProgram());
   const users = [req.userEnv.GOCACHEPROG, req.goEnv?.GOCACHEPROG].map((v) => v?.trim()).find((v) => v && v !== ours);
@@ -79,7 +85,10 @@ export function goCacheEnv(req: GoCacheEnvRequest): GoCacheEnv {
     [GOCACHEPROG_VARS.mode]: req.remote.mode ?? 'read-write',
   };
   if (req.remote.insecureRegistries?.length) {
-    const fromEnv = (req.userEnv[GOCACHEPROG_VARS.insecureRegistries] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+    const fromEnv = (req.userEnv[GOCACHEPROG_VARS.insecureRegistries] ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
     env[GOCACHEPROG_VARS.insecureRegistries] = [...new Set([...fromEnv, ...req.remote.insecureRegistries])].join(',');
   }
   return { env };

@@ -52,10 +52,26 @@ describe('RequestReader', () => {
     ['no ID', frame({ Command: 'get', ActionID: b64(AID) }), /ID must be a non-negative integer/],
     ['a short ActionID', frame({ ID: 1, Command: 'get', ActionID: b64('ab') }), /ActionID is not 32 base64-encoded bytes/],
     ['a put without OutputID', frame({ ID: 1, Command: 'put', ActionID: b64(AID) }), /a put request needs an OutputID/],
-    ['a body that is not base64', Buffer.concat([frame({ ID: 1, Command: 'put', ActionID: b64(AID), OutputID: b64(AID), BodySize: 3 }), Buffer.from('"a*b="\n')]), /not base64/],
-    ['a body shorter than BodySize', Buffer.concat([frame({ ID: 1, Command: 'put', ActionID: b64(AID), OutputID: b64(AID), BodySize: 4 }), Buffer.from('"YWJj"\n')]), /BodySize is 4 but the body holds 3 bytes/],
-    ['a body that is not on the next line', Buffer.concat([frame({ ID: 1, Command: 'put', ActionID: b64(AID), OutputID: b64(AID), BodySize: 3 }), Buffer.from('{"ID":2}\n')]), /expected the put body/],
-    ['input ending inside a body', Buffer.concat([frame({ ID: 1, Command: 'put', ActionID: b64(AID), OutputID: b64(AID), BodySize: 3 }), Buffer.from('"YW')]), /input ended inside the put body/],
+    [
+      'a body that is not base64',
+      Buffer.concat([frame({ ID: 1, Command: 'put', ActionID: b64(AID), OutputID: b64(AID), BodySize: 3 }), Buffer.from('"a*b="\n')]),
+      /not base64/,
+    ],
+    [
+      'a body shorter than BodySize',
+      Buffer.concat([frame({ ID: 1, Command: 'put', ActionID: b64(AID), OutputID: b64(AID), BodySize: 4 }), Buffer.from('"YWJj"\n')]),
+      /BodySize is 4 but the body holds 3 bytes/,
+    ],
+    [
+      'a body that is not on the next line',
+      Buffer.concat([frame({ ID: 1, Command: 'put', ActionID: b64(AID), OutputID: b64(AID), BodySize: 3 }), Buffer.from('{"ID":2}\n')]),
+      /expected the put body/,
+    ],
+    [
+      'input ending inside a body',
+      Buffer.concat([frame({ ID: 1, Command: 'put', ActionID: b64(AID), OutputID: b64(AID), BodySize: 3 }), Buffer.from('"YW')]),
+      /input ended inside the put body/,
+    ],
   ];
   test.each(bad)('%s is a ProtocolError naming the problem', (_what, bytes, message) => {
     expect(() => readAll(bytes)).toThrow(ProtocolError);

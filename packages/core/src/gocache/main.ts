@@ -44,12 +44,14 @@ export async function goCacheProgram(opts: GoCacheProgramOptions): Promise<numbe
   const { env, io } = opts;
   const dir = env[GOCACHEPROG_VARS.cacheDir]?.trim();
   if (!dir) {
-    io.stderr.write(`gocacheprog: ${GOCACHEPROG_VARS.cacheDir} is not set: it names the nx-fnbuild store folder that holds Go's cache (nx-fnbuild sets it for the go commands it starts)\n`);
+    io.stderr.write(
+      `gocacheprog: ${GOCACHEPROG_VARS.cacheDir} is not set: it names the nx-fnbuild store folder that holds Go's cache (nx-fnbuild sets it for the go commands it starts)\n`,
+    );
     return 2;
   }
   const warn = (line: string) => io.stderr.write(line + '\n');
   const counters = newCounters();
-  let tier: ReturnType<RemoteOpener> = undefined;
+  let tier: ReturnType<RemoteOpener>;
   try {
     tier = (opts.openRemote ?? notWired)(env);
   } catch (err) {

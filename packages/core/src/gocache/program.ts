@@ -21,7 +21,9 @@ async function answer(cache: TieredGoCache, req: GoCacheRequest): Promise<string
     if ('unknown' in req) return responseLine({ id: req.id, error: `unknown command "${req.command}": this cache program knows get, put and close` });
     if (req.command === 'get') {
       const hit = await cache.get(req.actionId);
-      return responseLine(hit ? { id: req.id, outputId: hit.entry.outputId, size: hit.entry.size, time: hit.entry.time, diskPath: hit.diskPath } : { id: req.id, miss: true });
+      return responseLine(
+        hit ? { id: req.id, outputId: hit.entry.outputId, size: hit.entry.size, time: hit.entry.time, diskPath: hit.diskPath } : { id: req.id, miss: true },
+      );
     }
     if (req.command === 'put') return responseLine({ id: req.id, diskPath: await cache.put(req.actionId, req.outputId, req.body) });
     return responseLine({ id: req.id });

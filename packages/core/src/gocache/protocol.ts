@@ -78,7 +78,8 @@ export function parseRequestHead(raw: unknown, where: string): RequestHead {
   if (typeof r.ID !== 'number' || !Number.isSafeInteger(r.ID) || r.ID < 0) throw new ProtocolError(`${where}: ID must be a non-negative integer`);
   if (typeof r.Command !== 'string' || !r.Command) throw new ProtocolError(`${where}: Command must be a non-empty string`);
   const bodySize = r.BodySize ?? 0;
-  if (typeof bodySize !== 'number' || !Number.isSafeInteger(bodySize) || bodySize < 0) throw new ProtocolError(`${where}: BodySize must be a non-negative integer`);
+  if (typeof bodySize !== 'number' || !Number.isSafeInteger(bodySize) || bodySize < 0)
+    throw new ProtocolError(`${where}: BodySize must be a non-negative integer`);
   const head: RequestHead = { id: r.ID, command: r.Command, bodySize, actionId: idField(r, 'ActionID', where), outputId: idField(r, 'OutputID', where) };
   if ((head.command === 'get' || head.command === 'put') && !head.actionId) throw new ProtocolError(`${where}: a ${head.command} request needs an ActionID`);
   if (head.command === 'put' && !head.outputId) throw new ProtocolError(`${where}: a put request needs an OutputID`);

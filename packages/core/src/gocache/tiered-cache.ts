@@ -102,12 +102,15 @@ export class TieredGoCache {
     const remote = this.remote;
     if (remote && this.opts.mode === 'read-write' && this.wentOut && this.asked.size) {
       const list = encodeActionList([...this.asked]);
-      for (const id of this.firstIds) this.uploads.add(() => remote.putEntry('go', actionListKey(id), list).catch((err: unknown) => this.remoteFailed(remote, err)));
+      for (const id of this.firstIds)
+        this.uploads.add(() => remote.putEntry('go', actionListKey(id), list).catch((err: unknown) => this.remoteFailed(remote, err)));
     }
     const skipped = await this.uploads.drain(opts.uploadDeadlineMs);
     if (skipped) {
       this.opts.counters.uploadsSkipped += skipped;
-      this.opts.warn(`warning: Go cache: ${skipped} uploads to ${this.remote?.name ?? 'the remote cache'} did not finish in ${opts.uploadDeadlineMs} ms and were skipped`);
+      this.opts.warn(
+        `warning: Go cache: ${skipped} uploads to ${this.remote?.name ?? 'the remote cache'} did not finish in ${opts.uploadDeadlineMs} ms and were skipped`,
+      );
     }
     await this.remote?.close?.().catch(() => undefined);
     await trimIfDue(this.opts.layout).catch(() => undefined);
@@ -152,9 +155,14 @@ export class TieredGoCache {
       this.listFound = true;
       const ahead = ids.filter((id) => !this.fetching.has(id) && !readLocal(this.opts.layout, id));
       this.opts.counters.prefetched += ahead.length;
-      await eachConcurrently(ahead, this.opts.prefetchConcurrency ?? 16, () => this.closing || this.remote !== remote, async (id) => {
-        await this.fromRemote(id);
-      });
+      await eachConcurrently(
+        ahead,
+        this.opts.prefetchConcurrency ?? 16,
+        () => this.closing || this.remote !== remote,
+        async (id) => {
+          await this.fromRemote(id);
+        },
+      );
     } catch (err) {
       this.remoteFailed(remote, err);
     }
@@ -202,6 +210,8 @@ export class TieredGoCache {
     if (this.remote !== remote) return; // already off and reported
     this.remote = undefined;
     const message = err instanceof Error ? err.message : String(err);
-    this.opts.warn(`warning: Go cache: ${message.includes(remote.name) ? message : `${remote.name}: ${message}`}; this go command continues without the remote cache`);
+    this.opts.warn(
+      `warning: Go cache: ${message.includes(remote.name) ? message : `${remote.name}: ${message}`}; this go command continues without the remote cache`,
+    );
   }
 }

@@ -24,7 +24,12 @@ function file(path: string, ageMs: number): string {
 
 test('once a day, entries and outputs unused for 5 days go; recent ones stay', async () => {
   const layout = layoutUnder(root);
-  const paths = [file(entryPath(layout, OLD), 6 * DAY), file(outputPath(layout, OLD), 6 * DAY), file(entryPath(layout, NEW), 1 * DAY), file(outputPath(layout, NEW), 0)];
+  const paths = [
+    file(entryPath(layout, OLD), 6 * DAY),
+    file(outputPath(layout, OLD), 6 * DAY),
+    file(entryPath(layout, NEW), 1 * DAY),
+    file(outputPath(layout, NEW), 0),
+  ];
   expect(await trimIfDue(layout)).toBe(0); // a new folder: the stamp is written, nothing judged yet
   file(join(layout.root, 'trim.txt'), 2 * DAY);
   expect(await trimIfDue(layout)).toBe(2);

@@ -109,6 +109,13 @@ describe('cachingRunner', () => {
     const dir = join(root, 'ac', K1.slice(0, 2));
     expect(readdirSync(dir)).toEqual([K1]);
     const raw = JSON.parse(readFileSync(join(dir, K1), 'utf8'));
-    expect(raw).toEqual({ v: 1, key: K1, kind: 'compile', data: { content: 'abc' }, files: { out: { digest: digestOf('abc'), size: 3 } }, sum: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(raw).toEqual({
+      v: 1,
+      key: K1,
+      kind: 'compile',
+      data: { content: 'abc' },
+      files: { out: { digest: digestOf('abc'), size: 3 } },
+      sum: expect.stringMatching(/^[0-9a-f]{64}$/),
+    });
   });
 });

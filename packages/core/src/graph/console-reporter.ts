@@ -24,7 +24,8 @@ function shown(e: NodeEvent): boolean {
 export function consoleReporter(write: (line: string) => void): Reporter {
   return (e: NodeEvent) => {
     if (!shown(e)) return;
-    if (e.state === 'waiting') return write(`  waiting ${e.label.padEnd(44)} another build has it (pid ${e.holder.pid}${e.holder.host === hostname() ? '' : ` on ${e.holder.host}`})`);
+    if (e.state === 'waiting')
+      return write(`  waiting ${e.label.padEnd(44)} another build has it (pid ${e.holder.pid}${e.holder.host === hostname() ? '' : ` on ${e.holder.host}`})`);
     const state = e.state === 'failed' ? 'failed' : e.cached ? (e.remote ? 'remote' : 'cached') : e.kind === 'export' ? 'done' : 'built';
     write(`  ${state.padEnd(7)} ${e.label.padEnd(44)} ${formatMs(e.ms).padStart(7)}`);
   };

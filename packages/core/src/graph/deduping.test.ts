@@ -29,7 +29,7 @@ const node = (id: string, fail = false): Node<string> => {
 };
 
 describe('dedupingRunner', () => {
-  test('identical ids run once; every caller gets the first one\'s outcome', async () => {
+  test("identical ids run once; every caller gets the first one's outcome", async () => {
     const { inner, runs } = counting();
     const d = dedupingRunner(inner);
     const first = node('modules /ws');

@@ -68,7 +68,12 @@ describe('limitingRunner', () => {
   test('a failing node gives its slot back', async () => {
     const { inner, stats } = probe(() => sleep(1));
     const limited = limitingRunner(inner, 1);
-    const results = await Promise.allSettled([limited.run(node('bad', true)), limited.run(node('good')), limited.run(node('bad2', true)), limited.run(node('good2'))]);
+    const results = await Promise.allSettled([
+      limited.run(node('bad', true)),
+      limited.run(node('good')),
+      limited.run(node('bad2', true)),
+      limited.run(node('good2')),
+    ]);
     expect(results.map((r) => r.status)).toEqual(['rejected', 'fulfilled', 'rejected', 'fulfilled']);
     expect((results[0] as PromiseRejectedResult).reason.message).toBe('bad failed');
     expect(stats.started).toEqual(['bad', 'good', 'bad2', 'good2']);

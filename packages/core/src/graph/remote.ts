@@ -122,7 +122,8 @@ async function fetchBlob(t: Tier, f: RemoteBlob, dir: string): Promise<BlobRef |
     return undefined;
   }
   const got = await sha256File(tmp);
-  if (got.digest !== f.digest || got.size !== f.size) throw new RemoteCacheError(remote.name, `blob ${f.digest} (${f.size} bytes) arrived as ${got.digest} (${got.size} bytes)`);
+  if (got.digest !== f.digest || got.size !== f.size)
+    throw new RemoteCacheError(remote.name, `blob ${f.digest} (${f.size} bytes) arrived as ${got.digest} (${got.size} bytes)`);
   return store.putFile(tmp, { move: true, known: got });
 }
 
@@ -192,7 +193,12 @@ function upload(t: Tier, kind: string, key: string, out: Outcome<unknown>): void
         await remote.putBlob(b.digest, b.size, b.path);
       }
       if (t.off !== undefined) return;
-      await remote.putEntry('ac', key, encodeRemoteEntry(key, kind, out.data, files), blobs.map((b) => ({ digest: b.digest, size: b.size })));
+      await remote.putEntry(
+        'ac',
+        key,
+        encodeRemoteEntry(key, kind, out.data, files),
+        blobs.map((b) => ({ digest: b.digest, size: b.size })),
+      );
       t.counts.uploaded++;
     })
     .catch((err: unknown) => turnOff(t, err));
@@ -207,7 +213,8 @@ async function flush(t: Tier, timeoutMs: number): Promise<void> {
     while (t.pending.size) await Promise.allSettled([...t.pending]);
     return false;
   })();
-  if (await Promise.race([done, late])) turnOff(t, new RemoteCacheError(t.opts.remote.name, `${t.pending.size} upload(s) not finished within ${formatMs(timeoutMs)}, left undone`));
+  if (await Promise.race([done, late]))
+    turnOff(t, new RemoteCacheError(t.opts.remote.name, `${t.pending.size} upload(s) not finished within ${formatMs(timeoutMs)}, left undone`));
   clearTimeout(timer);
 }
 
@@ -227,7 +234,15 @@ export function remoteCachingRunner(inner: Runner, opts: RemoteTierOptions): Rem
   let signalOff!: () => void;
   const offSignal = new Promise<undefined>((resolve) => (signalOff = () => resolve(undefined)));
   const local = new Set(opts.localKinds ?? DEFAULT_LOCAL_KINDS);
-  const t: Tier = { opts, uploads: gate(opts.uploads ?? 4), downloads: gate(opts.downloads ?? 8), pending: new Set(), counts: { fetched: 0, uploaded: 0 }, offSignal, signalOff };
+  const t: Tier = {
+    opts,
+    uploads: gate(opts.uploads ?? 4),
+    downloads: gate(opts.downloads ?? 8),
+    pending: new Set(),
+    counts: { fetched: 0, uploaded: 0 },
+    offSignal,
+    signalOff,
+  };
   return {
     async run<T>(node: Node<T>): Promise<Outcome<T>> {
       if (!node.key || t.off !== undefined || local.has(node.kind)) return inner.run(node);

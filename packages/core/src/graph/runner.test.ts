@@ -86,19 +86,22 @@ describe('buildRunner', () => {
     let active = 0;
     let max = 0;
     const runner = buildRunner(store, { parallelism: 2, report: () => {} });
-    const nodes = Array.from({ length: 8 }, (_, i): Node<number> => ({
-      kind: 'compile',
-      id: `n${i}`,
-      label: `n${i}`,
-      key: async () => String(i).padStart(64, '0'),
-      async run() {
-        active++;
-        max = Math.max(max, active);
-        await sleep(10 + (i % 3) * 7);
-        active--;
-        return { data: i };
-      },
-    }));
+    const nodes = Array.from(
+      { length: 8 },
+      (_, i): Node<number> => ({
+        kind: 'compile',
+        id: `n${i}`,
+        label: `n${i}`,
+        key: async () => String(i).padStart(64, '0'),
+        async run() {
+          active++;
+          max = Math.max(max, active);
+          await sleep(10 + (i % 3) * 7);
+          active--;
+          return { data: i };
+        },
+      }),
+    );
     const out = await Promise.all(nodes.map((n) => runner.run(n)));
     expect(out.map((o) => o.data)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
     expect(max).toBe(2);
@@ -137,9 +140,15 @@ describe('the build signal', () => {
   });
 });
 
-describe('before: a node\'s prerequisites', () => {
+describe("before: a node's prerequisites", () => {
   const K = 'ab'.repeat(32);
-  const leaf = (id: string, ran: string[]): Node<string> => ({ kind: 'test', id, label: id, key: async () => `${K.slice(0, 62)}${id.padStart(2, '0')}`, run: async () => (ran.push(id), { data: id }) });
+  const leaf = (id: string, ran: string[]): Node<string> => ({
+    kind: 'test',
+    id,
+    label: id,
+    key: async () => `${K.slice(0, 62)}${id.padStart(2, '0')}`,
+    run: async () => (ran.push(id), { data: id }),
+  });
 
   test('run before the node only when it has to run, through the same runner, without holding its slot', async () => {
     // One slot: were the prerequisite awaited inside the node's slot, this would never finish.

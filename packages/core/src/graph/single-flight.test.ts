@@ -118,7 +118,10 @@ test('a keyed node that records nothing is still single-flighted: the runs follo
 test('the holder fails: the lock is released and the waiter runs the work itself', async () => {
   const log: string[] = [];
   const hold = gate();
-  const failing: Node<string> = { ...node(K1, log, 'a'), run: async () => (log.push('start a'), await hold.promise, Promise.reject(new Error('compile failed'))) };
+  const failing: Node<string> = {
+    ...node(K1, log, 'a'),
+    run: async () => (log.push('start a'), await hold.promise, Promise.reject(new Error('compile failed'))),
+  };
   const first = stack().run(failing);
   await until(() => log.includes('start a'));
   const second = stack().run(node(K1, log, 'b'));

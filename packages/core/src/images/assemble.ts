@@ -37,7 +37,10 @@ export function imageNode(o: {
     label: `image ${o.label}`,
     async run() {
       const mt = o.base.manifestMediaType;
-      const config = serialize(imageConfig({ ...o.config, base: o.base.config, platform: o.platform, layers: o.layers.map((l) => l.diffId) }), configTypeFor(mt));
+      const config = serialize(
+        imageConfig({ ...o.config, base: o.base.config, platform: o.platform, layers: o.layers.map((l) => l.diffId) }),
+        configTypeFor(mt),
+      );
       const layers = [...o.base.layers.map((l) => l.descriptor), ...o.layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size }))];
       const m = serialize(manifest({ config, layers, annotations: o.annotations, mediaType: manifestTypeFor(mt) }), manifestTypeFor(mt));
       const [configRef, manifestRef] = [await put(o.store, config), await put(o.store, m)];
@@ -50,7 +53,13 @@ export function imageNode(o: {
 }
 
 /** index(T): the per-platform manifests under one digest (only when there is more than one platform). */
-export function indexNode(o: { store: Store; label: string; manifests: Descriptor[]; annotations: Record<string, string>; baseManifestMediaType: string }): Node<{ index: Descriptor }> {
+export function indexNode(o: {
+  store: Store;
+  label: string;
+  manifests: Descriptor[];
+  annotations: Record<string, string>;
+  baseManifestMediaType: string;
+}): Node<{ index: Descriptor }> {
   return {
     kind: 'index',
     id: `index ${o.label}`,

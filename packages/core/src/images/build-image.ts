@@ -60,11 +60,17 @@ function choosePlatforms(asked: Platform[], base: Base): { platforms: Platform[]
   return { platforms, skipped: asked.filter((p) => !platforms.includes(p)) };
 }
 
-function outputsFor(o: { format: string; ws: string; optionPath?: string; name: string; targetName: string; several: boolean; platforms: Platform[] }): string[] {
+function outputsFor(o: {
+  format: string;
+  ws: string;
+  optionPath?: string;
+  name: string;
+  targetName: string;
+  several: boolean;
+  platforms: Platform[];
+}): string[] {
   const ext = o.format === 'oci-layout' ? '' : '.tar';
-  const path = o.optionPath
-    ? resolve(o.ws, o.several ? join(o.optionPath, o.targetName + ext) : o.optionPath)
-    : resolve(o.ws, 'dist', 'images', o.name + ext);
+  const path = o.optionPath ? resolve(o.ws, o.several ? join(o.optionPath, o.targetName + ext) : o.optionPath) : resolve(o.ws, 'dist', 'images', o.name + ext);
   if (o.format !== 'docker-archive' || o.platforms.length === 1) return [path];
   // docker load takes one platform per archive: one archive per platform.
   const stem = path.endsWith('.tar') ? path.slice(0, -4) : path;
@@ -78,7 +84,10 @@ async function writeOutput(what: () => Promise<unknown>, path: string): Promise<
   } catch (err) {
     if (err instanceof FnbuildError) throw err;
     const e = err as NodeJS.ErrnoException;
-    throw new FnbuildError(`cannot write the image to ${path}: ${e.code ?? ''} ${e.message}`.trim(), 'Check that the output path is writable (outputPath option).');
+    throw new FnbuildError(
+      `cannot write the image to ${path}: ${e.code ?? ''} ${e.message}`.trim(),
+      'Check that the output path is writable (outputPath option).',
+    );
   }
 }
 
@@ -127,7 +136,9 @@ export async function imagesOf(b: Build, opts: BuildImageOptions): Promise<Build
   const info = await b.info();
   const mtime = info.epoch;
   const created = isoTime(mtime);
-  const base: Base = image.base ? await registryBase(image.base, { env: b.plan.env, store: b.store, platforms: b.plan.platforms }, opts, ws) : scratch(b.runner, b.store, mtime);
+  const base: Base = image.base
+    ? await registryBase(image.base, { env: b.plan.env, store: b.store, platforms: b.plan.platforms }, opts, ws)
+    : scratch(b.runner, b.store, mtime);
   try {
     const { platforms, skipped } = choosePlatforms(b.plan.platforms, base);
     const warnings = skipped.length ? [`base image ${image.base} has no ${skipped.map(formatPlatform).join(', ')}: not built`] : [];
@@ -141,7 +152,19 @@ export async function imagesOf(b: Build, opts: BuildImageOptions): Promise<Build
       baseDigest: base.digest,
     });
     const filesLayer = filesLayerOnce(b, opts, mtime);
-    const job: ImageJob = { b, opts, image, base, platforms, mtime, created, annotations, filesLayer, several: b.plan.targets.length > 1, format: opts.format ?? 'oci-layout' };
+    const job: ImageJob = {
+      b,
+      opts,
+      image,
+      base,
+      platforms,
+      mtime,
+      created,
+      annotations,
+      filesLayer,
+      several: b.plan.targets.length > 1,
+      format: opts.format ?? 'oci-layout',
+    };
     const { values: images, failures } = await settleAll(b.plan.targets.map((t) => targetImage(job, t)));
     b.signal?.throwIfAborted();
     throwFailures(failures, b.plan.targets.length);
@@ -162,7 +185,9 @@ function filesLayerOnce(b: Build, opts: BuildImageOptions, mtime: number): Image
   return (mediaType) => {
     let p = layers.get(mediaType);
     if (!p) {
-      p = filesLayerNode({ projectRoot: b.plan.projectRoot, files: opts.files!, memo: b.store.statMemo, mtime, mediaType, store: b.store }).then((n) => b.runner.run(n));
+      p = filesLayerNode({ projectRoot: b.plan.projectRoot, files: opts.files!, memo: b.store.statMemo, mtime, mediaType, store: b.store }).then((n) =>
+        b.runner.run(n),
+      );
       layers.set(mediaType, p);
     }
     return p;
@@ -179,7 +204,11 @@ async function platformImage(job: ImageJob, o: { target: Target; platform: Platf
   const layers: Outcome<LayerData>[] = [];
   if (opts.files?.length) layers.push(await job.filesLayer(mediaType));
   const label = platformLabel(name, p);
-  layers.push(await b.runner.run(binaryLayerNode({ binary: compiled.files.binary, path: binaryPath, label: `layer ${label}`, mtime: job.mtime, mediaType, store: b.store })));
+  layers.push(
+    await b.runner.run(
+      binaryLayerNode({ binary: compiled.files.binary, path: binaryPath, label: `layer ${label}`, mtime: job.mtime, mediaType, store: b.store }),
+    ),
+  );
   const config = {
     entrypoint: image.entrypoint ?? [binaryPath],
     cmd: image.cmd,
@@ -191,7 +220,9 @@ async function platformImage(job: ImageJob, o: { target: Target; platform: Platf
     created: job.created,
     history: layers.map((_layer, i) => ({ created_by: i === layers.length - 1 ? `nx-fnbuild: ${target.pattern} → ${binaryPath}` : 'nx-fnbuild: files' })),
   };
-  const img = await b.runner.run(imageNode({ store: b.store, label, platform: p, base: pb, layers: layers.map((l) => l.data), config, annotations: job.annotations }));
+  const img = await b.runner.run(
+    imageNode({ store: b.store, label, platform: p, base: pb, layers: layers.map((l) => l.data), config, annotations: job.annotations }),
+  );
   return { platform: p, pb, layers, img, binary: compiled.files.binary };
 }
 
@@ -208,7 +239,15 @@ async function targetImage(job: ImageJob, target: Target): Promise<BuiltImage> {
   const built = perPlatform.values.sort((x, y) => platforms.indexOf(x.platform) - platforms.indexOf(y.platform));
   const { top, topBlob } = await topOf(job, name, built);
   const ws = b.plan.workspaceRoot;
-  const outputs = outputsFor({ format, ws, optionPath: opts.outputPath, name, targetName: target.name, several: job.several, platforms: built.map((x) => x.platform) });
+  const outputs = outputsFor({
+    format,
+    ws,
+    optionPath: opts.outputPath,
+    name,
+    targetName: target.name,
+    several: job.several,
+    platforms: built.map((x) => x.platform),
+  });
   await b.runner.run(outputNode({ name, format, outputs, ws, built, top, topBlob, tags: image.tags, mtime: job.mtime }));
   const sbom = opts.sbom === false ? undefined : await writeSbom(job, { name, built, output: outputs[0] });
   return {
@@ -229,14 +268,32 @@ async function targetImage(job: ImageJob, target: Target): Promise<BuiltImage> {
 async function topOf(job: ImageJob, name: string, built: PlatformImage[]): Promise<{ top: Descriptor; topBlob: BlobRef }> {
   if (built.length === 1) return { top: built[0].img.data.manifest, topBlob: built[0].img.files.manifest };
   const { b, annotations } = job;
-  const idx = await b.runner.run(indexNode({ store: b.store, label: name, manifests: built.map((x) => x.img.data.manifest), annotations, baseManifestMediaType: built[0].pb.manifestMediaType }));
+  const idx = await b.runner.run(
+    indexNode({
+      store: b.store,
+      label: name,
+      manifests: built.map((x) => x.img.data.manifest),
+      annotations,
+      baseManifestMediaType: built[0].pb.manifestMediaType,
+    }),
+  );
   return { top: idx.data.index, topBlob: idx.files.index };
 }
 
 const baseBlobs = async (x: PlatformImage): Promise<BlobRef[]> => Promise.all(x.pb.layers.map((l) => l.blob()));
 
 /** output(T): the OCI layout, OCI archive or docker archives, written from the store. */
-function outputNode(o: { name: string; format: string; outputs: string[]; ws: string; built: PlatformImage[]; top: Descriptor; topBlob: BlobRef; tags: string[]; mtime: number }): Node<null> {
+function outputNode(o: {
+  name: string;
+  format: string;
+  outputs: string[];
+  ws: string;
+  built: PlatformImage[];
+  top: Descriptor;
+  topBlob: BlobRef;
+  tags: string[];
+  mtime: number;
+}): Node<null> {
   const { outputs, built, mtime } = o;
   return {
     kind: 'output',

@@ -17,7 +17,15 @@ export interface LayerData {
   mediaType: LayerMediaType;
 }
 
-function layerNode(id: string, label: string, key: () => Promise<string>, store: Store, build: () => Promise<TarEntry[]>, mtime: number, mediaType: LayerMediaType): Node<LayerData> {
+function layerNode(
+  id: string,
+  label: string,
+  key: () => Promise<string>,
+  store: Store,
+  build: () => Promise<TarEntry[]>,
+  mtime: number,
+  mediaType: LayerMediaType,
+): Node<LayerData> {
   return {
     kind: 'layer',
     id,
@@ -38,7 +46,15 @@ function layerNode(id: string, label: string, key: () => Promise<string>, store:
 export function binaryLayerNode(o: { binary: BlobRef; path: string; label: string; mtime: number; mediaType: LayerMediaType; store: Store }): Node<LayerData> {
   const entries: TarEntry[] = [{ path: o.path, type: 'file', mode: 0o755, source: o.binary.path }];
   const key = keyOf({ kind: 'binary-layer', v: 1, binary: o.binary.digest, path: o.path, mode: 0o755, mtime: o.mtime, mediaType: o.mediaType });
-  return layerNode(`layer ${key}`, o.label, async () => key, o.store, async () => entries, o.mtime, o.mediaType);
+  return layerNode(
+    `layer ${key}`,
+    o.label,
+    async () => key,
+    o.store,
+    async () => entries,
+    o.mtime,
+    o.mediaType,
+  );
 }
 
 export interface FileMapping {
@@ -95,12 +111,13 @@ export async function resolveFiles(projectRoot: string, mappings: FileMapping[])
     }
     if (st?.isDirectory()) {
       const re = firstGlob < 0 ? undefined : globToRegExp(segments.slice(firstGlob).join('/'));
-      found = (await walk(prefix))
-        .map((source) => ({ source, rel: relative(prefix, source).split(sep).join('/') }))
-        .filter((f) => !re || re.test(f.rel));
+      found = (await walk(prefix)).map((source) => ({ source, rel: relative(prefix, source).split(sep).join('/') })).filter((f) => !re || re.test(f.rel));
     }
     if (!found.length) {
-      throw new FnbuildError(`files[${i}].from "${m.from}" matches no file under ${projectRoot}`, 'Paths and globs are relative to the project root, e.g. "static/**" or "config/app.yaml".');
+      throw new FnbuildError(
+        `files[${i}].from "${m.from}" matches no file under ${projectRoot}`,
+        'Paths and globs are relative to the project root, e.g. "static/**" or "config/app.yaml".',
+      );
     }
     for (const f of found) out.push({ source: f.source, target: posix.join(m.to, f.rel) });
   }
@@ -114,7 +131,14 @@ export async function resolveFiles(projectRoot: string, mappings: FileMapping[])
 }
 
 /** The extra files' layer (below the binary's): keyed on every file's digest, mode and place. */
-export async function filesLayerNode(o: { projectRoot: string; files: FileMapping[]; memo: StatMemo; mtime: number; mediaType: LayerMediaType; store: Store }): Promise<Node<LayerData>> {
+export async function filesLayerNode(o: {
+  projectRoot: string;
+  files: FileMapping[];
+  memo: StatMemo;
+  mtime: number;
+  mediaType: LayerMediaType;
+  store: Store;
+}): Promise<Node<LayerData>> {
   const files = await resolveFiles(o.projectRoot, o.files);
   const entries = await Promise.all(
     files.map(async (f): Promise<TarEntry & { digest: string }> => {
@@ -123,5 +147,13 @@ export async function filesLayerNode(o: { projectRoot: string; files: FileMappin
     }),
   );
   const key = keyOf({ kind: 'files-layer', v: 1, files: entries.map((e) => [e.path, e.mode, e.digest]), mtime: o.mtime, mediaType: o.mediaType });
-  return layerNode(`layer ${key}`, `layer files (${files.length})`, async () => key, o.store, async () => entries.map(({ digest: _d, ...e }) => e), o.mtime, o.mediaType);
+  return layerNode(
+    `layer ${key}`,
+    `layer files (${files.length})`,
+    async () => key,
+    o.store,
+    async () => entries.map(({ digest: _d, ...e }) => e),
+    o.mtime,
+    o.mediaType,
+  );
 }

@@ -2,7 +2,6 @@ import { z } from 'zod';
 import { buildSettingsSchema, list } from '../binaries/options';
 import { isRepositoryPath } from '../oci/reference';
 
-
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name');
 const absolute = (what: string) => z.string().regex(/^\/[^\0]*$/, `${what} is an absolute path inside the image, e.g. "/app"`);
 
@@ -22,7 +21,10 @@ export const buildImageOptionsSchema = buildSettingsSchema
     entrypoint: z.array(z.string()).min(1).optional(),
     cmd: list(z.string()).optional(),
     env: z.record(envName, z.string()).optional(),
-    user: z.string().regex(/^[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+)?$/, 'a user is "name", "uid" or "uid:gid"').optional(),
+    user: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+)?$/, 'a user is "name", "uid" or "uid:gid"')
+      .optional(),
     workingDir: absolute('workingDir').optional(),
     ports: list(z.coerce.string().regex(/^\d{1,5}(\/(tcp|udp|sctp))?$/, 'a port is like 8080, "8080/tcp" or "53/udp"')).optional(),
     labels: z.record(z.string().min(1), z.string()).optional(),

@@ -97,7 +97,9 @@ export function spdxDocument(o: { imageName: string; created: string; infos: Bui
   const relationships = [
     ...mains.map((m) => ({ spdxElementId: 'SPDXRef-DOCUMENT', relationshipType: 'DESCRIBES', relatedSpdxElement: spdxId(`${m.path}@${m.version}`) })),
     ...mains.flatMap((main) =>
-      packages.filter((p) => p.SPDXID !== spdxId(`${main.path}@${main.version}`) && !mains.some((m) => spdxId(`${m.path}@${m.version}`) === p.SPDXID)).map((p) => ({ spdxElementId: spdxId(`${main.path}@${main.version}`), relationshipType: 'DEPENDS_ON', relatedSpdxElement: p.SPDXID })),
+      packages
+        .filter((p) => p.SPDXID !== spdxId(`${main.path}@${main.version}`) && !mains.some((m) => spdxId(`${m.path}@${m.version}`) === p.SPDXID))
+        .map((p) => ({ spdxElementId: spdxId(`${main.path}@${main.version}`), relationshipType: 'DEPENDS_ON', relatedSpdxElement: p.SPDXID })),
     ),
   ];
   const body = { packages, relationships };

@@ -146,7 +146,14 @@ describe('manifest and index', () => {
     const d = descriptor({ mediaType: mt.OCI_MANIFEST, digest: D('e'), size: 1 });
     expect(() => index({ manifests: [d] })).toThrow(/has no platform/);
     const p = { architecture: 'amd64', os: 'linux' };
-    expect(() => index({ manifests: [{ ...d, platform: p }, { ...d, digest: D('f'), platform: p }] })).toThrow(/two manifests for platform/);
+    expect(() =>
+      index({
+        manifests: [
+          { ...d, platform: p },
+          { ...d, digest: D('f'), platform: p },
+        ],
+      }),
+    ).toThrow(/two manifests for platform/);
   });
 
   test('media types follow a Docker-typed base throughout', () => {
@@ -165,7 +172,12 @@ describe('manifest and index', () => {
     expect(mt.layerTypeFor(baseType, false)).toBe(mt.DOCKER_LAYER);
     // No base, or an OCI base: OCI.
     for (const b of [undefined, mt.OCI_MANIFEST, mt.OCI_INDEX]) {
-      expect([mt.layerTypeFor(b), mt.configTypeFor(b), mt.manifestTypeFor(b), mt.indexTypeFor(b)]).toEqual([mt.OCI_LAYER_GZIP, mt.OCI_CONFIG, mt.OCI_MANIFEST, mt.OCI_INDEX]);
+      expect([mt.layerTypeFor(b), mt.configTypeFor(b), mt.manifestTypeFor(b), mt.indexTypeFor(b)]).toEqual([
+        mt.OCI_LAYER_GZIP,
+        mt.OCI_CONFIG,
+        mt.OCI_MANIFEST,
+        mt.OCI_INDEX,
+      ]);
     }
     expect(mt.isIndex(mt.DOCKER_MANIFEST_LIST) && mt.isIndex(mt.OCI_INDEX) && !mt.isIndex(mt.OCI_MANIFEST)).toBe(true);
     expect(mt.isManifest(mt.DOCKER_MANIFEST) && mt.isManifest(mt.OCI_MANIFEST) && !mt.isManifest(mt.OCI_INDEX)).toBe(true);

@@ -74,7 +74,9 @@ export function mergeEnv(base: readonly string[] | undefined, overrides: Readonl
     seen.add(name);
     out.push(Object.hasOwn(overrides, name) ? `${name}=${overrides[name]}` : kv);
   }
-  const added = Object.keys(overrides).filter((n) => !seen.has(n)).sort(byteCompare);
+  const added = Object.keys(overrides)
+    .filter((n) => !seen.has(n))
+    .sort(byteCompare);
   for (const name of added) {
     seen.add(name);
     out.push(`${name}=${overrides[name]}`);

@@ -82,7 +82,10 @@ function extraFlags(level: number): number {
 class GzipFrame extends Transform {
   private started = false;
 
-  constructor(private readonly level: number, private readonly source: Tap) {
+  constructor(
+    private readonly level: number,
+    private readonly source: Tap,
+  ) {
     super();
   }
 
@@ -119,12 +122,7 @@ export async function buildLayer(entries: readonly TarEntry[], opts: BuildLayerO
     const tar = new Tap(compressed);
     const stored = new Tap(false);
     const stages: NodeJS.ReadWriteStream[] = compressed
-      ? [
-          tar,
-          createDeflateRaw({ level, windowBits: 15, memLevel: 8, strategy: zc.Z_DEFAULT_STRATEGY }),
-          new GzipFrame(level, tar),
-          stored,
-        ]
+      ? [tar, createDeflateRaw({ level, windowBits: 15, memLevel: 8, strategy: zc.Z_DEFAULT_STRATEGY }), new GzipFrame(level, tar), stored]
       : [tar, stored];
     await pipeline([Readable.from(tarStream(entries, { mtime: opts.mtime ?? 0 })), ...stages, createWriteStream(tmp, { mode: 0o644 })]);
     const diffId = tar.digest();

@@ -52,7 +52,11 @@ async function platformImage(platform: Platform, binary: string): Promise<Platfo
   });
   const config = serialize(cfg, OCI_CONFIG);
   const layers = [base.layer, app];
-  const m = manifest({ config, layers: layers.map(layerDescriptor), annotations: imageAnnotations({ revision: 'abc123', version: '1.0.0', created: CREATED }) });
+  const m = manifest({
+    config,
+    layers: layers.map(layerDescriptor),
+    annotations: imageAnnotations({ revision: 'abc123', version: '1.0.0', created: CREATED }),
+  });
   return { platform, binary, layers, config, manifest: serialize(m, m.mediaType) };
 }
 
@@ -118,10 +122,11 @@ describe('writeLayout, checked by skopeo and umoci', () => {
     const app = images[0]!.layers[1]!;
     expect(statSync(layoutBlobPath(dir, app.digest)).ino).toBe(statSync(app.path).ino);
     const back = await readLayoutJson<Index>(dir, top);
-    expect(back.manifests.map((m) => m.platform)).toEqual([{ architecture: 'amd64', os: 'linux' }, { architecture: 'arm64', os: 'linux' }]);
-    expect(readdirSync(join(dir, 'blobs', 'sha256')).sort()).toEqual(
-      [...new Set([top, ...blobsOf(images)].map((b) => b.digest.slice(7)))].sort(),
-    );
+    expect(back.manifests.map((m) => m.platform)).toEqual([
+      { architecture: 'amd64', os: 'linux' },
+      { architecture: 'arm64', os: 'linux' },
+    ]);
+    expect(readdirSync(join(dir, 'blobs', 'sha256')).sort()).toEqual([...new Set([top, ...blobsOf(images)].map((b) => b.digest.slice(7)))].sort());
   });
 
   test('skopeo inspect --raw gives our index bytes', () => {
@@ -207,7 +212,9 @@ describe('writeLayout, checked by skopeo and umoci', () => {
   test('refuses incomplete images, bad tags and non-layout targets before writing anything', async () => {
     const app = images[1]!.layers[1]!;
     const missing: LayoutImage = { ...image, blobs: image.blobs.filter((b) => b.digest !== app.digest) };
-    await expect(writeLayout(join(root, 'nope'), missing)).rejects.toThrow(new RegExp(`blob ${app.digest} \\(.*\\), needed by .*${images[1]!.manifest.digest}, was not given`));
+    await expect(writeLayout(join(root, 'nope'), missing)).rejects.toThrow(
+      new RegExp(`blob ${app.digest} \\(.*\\), needed by .*${images[1]!.manifest.digest}, was not given`),
+    );
     await expect(writeLayout(join(root, 'nope'), { ...image, tags: ['bad tag'] })).rejects.toThrow(/tag "bad tag" is not valid/);
     await expect(writeLayout(join(root, 'nope'), [image, { ...image, tags: ['latest'] }])).rejects.toThrow(/tag "latest" is given to two images/);
     expect(existsSync(join(root, 'nope'))).toBe(false);
@@ -243,7 +250,13 @@ describe('writeDockerArchive', () => {
   test('manifest.json + blobs + index.json; skopeo reads it as docker-archive (and oci-archive)', async () => {
     const img = images[0]!;
     const file = join(root, 'docker.tar');
-    await writeDockerArchive(file, { manifest: img.manifest, config: img.config, layers: img.layers, repoTags: ['hello:1.0.0', 'localhost:5000/team/hello:latest'], mtime: MTIME });
+    await writeDockerArchive(file, {
+      manifest: img.manifest,
+      config: img.config,
+      layers: img.layers,
+      repoTags: ['hello:1.0.0', 'localhost:5000/team/hello:latest'],
+      mtime: MTIME,
+    });
     const x = join(root, 'docker-x');
     mkdirSync(x);
     run('tar', ['-xf', file, '-C', x]);
@@ -278,9 +291,15 @@ describe('writeDockerArchive', () => {
   test('refuses mismatched parts and untagged references', async () => {
     const [a, b] = images;
     const file = join(root, 'bad.tar');
-    await expect(writeDockerArchive(file, { manifest: a!.manifest, config: b!.config, layers: a!.layers, repoTags: ['x:1'] })).rejects.toThrow(/manifest's config is/);
-    await expect(writeDockerArchive(file, { manifest: a!.manifest, config: a!.config, layers: [...a!.layers].reverse(), repoTags: ['x:1'] })).rejects.toThrow(/not the manifest's layers in order/);
-    await expect(writeDockerArchive(file, { manifest: top, config: a!.config, layers: a!.layers, repoTags: ['x:1'] })).rejects.toThrow(/one platform per archive/);
+    await expect(writeDockerArchive(file, { manifest: a!.manifest, config: b!.config, layers: a!.layers, repoTags: ['x:1'] })).rejects.toThrow(
+      /manifest's config is/,
+    );
+    await expect(writeDockerArchive(file, { manifest: a!.manifest, config: a!.config, layers: [...a!.layers].reverse(), repoTags: ['x:1'] })).rejects.toThrow(
+      /not the manifest's layers in order/,
+    );
+    await expect(writeDockerArchive(file, { manifest: top, config: a!.config, layers: a!.layers, repoTags: ['x:1'] })).rejects.toThrow(
+      /one platform per archive/,
+    );
     await expect(writeDockerArchive(file, { manifest: a!.manifest, config: a!.config, layers: a!.layers, repoTags: ['x'] })).rejects.toThrow(/needs a tag/);
     expect(existsSync(file)).toBe(false);
   });

@@ -301,12 +301,14 @@ export interface DockerArchiveImage {
  * Docker 25, so containerd-based loaders (and skopeo oci-archive:) read it too.
  */
 export async function writeDockerArchive(file: string, image: DockerArchiveImage): Promise<void> {
-  if (!isManifest(image.manifest.mediaType)) throw new LayoutError(`docker archive: ${image.manifest.mediaType} is not an image manifest (one platform per archive)`);
+  if (!isManifest(image.manifest.mediaType))
+    throw new LayoutError(`docker archive: ${image.manifest.mediaType} is not an image manifest (one platform per archive)`);
   const doc = JSON.parse(image.manifest.bytes.toString('utf8')) as Manifest;
-  if (doc.config?.digest !== image.config.digest) throw new LayoutError(`docker archive: the manifest's config is ${doc.config?.digest}, not the given ${image.config.digest}`);
+  if (doc.config?.digest !== image.config.digest)
+    throw new LayoutError(`docker archive: the manifest's config is ${doc.config?.digest}, not the given ${image.config.digest}`);
   const layerDigests = (doc.layers ?? []).map((l) => l.digest);
   if (layerDigests.join() !== image.layers.map((l) => l.digest).join()) {
-    throw new LayoutError('docker archive: the layers given are not the manifest\'s layers in order');
+    throw new LayoutError("docker archive: the layers given are not the manifest's layers in order");
   }
   const refs = image.repoTags.map(parseRepoTag);
   const manifestJson = [{ Config: blobRelPath(image.config.digest), RepoTags: refs.map((r) => r.familiar), Layers: layerDigests.map(blobRelPath) }];

@@ -34,9 +34,17 @@ describe('parseReference', () => {
     [`ghcr.io/org/app:v1@${D}`, `ghcr.io/org/app:v1@${D}`, { registry: 'ghcr.io', repository: 'org/app', tag: 'v1', digest: D }],
     [`busybox@${D}`, `index.docker.io/library/busybox@${D}`, { registry: 'index.docker.io', repository: 'library/busybox', digest: D }],
     ['GHCR.IO/org/app', 'ghcr.io/org/app:latest', { registry: 'ghcr.io', repository: 'org/app', tag: 'latest' }],
-    ['reg.example.com:443/a_b/c__d/e-f/g.h:Tag_1', 'reg.example.com:443/a_b/c__d/e-f/g.h:Tag_1', { registry: 'reg.example.com:443', repository: 'a_b/c__d/e-f/g.h', tag: 'Tag_1' }],
+    [
+      'reg.example.com:443/a_b/c__d/e-f/g.h:Tag_1',
+      'reg.example.com:443/a_b/c__d/e-f/g.h:Tag_1',
+      { registry: 'reg.example.com:443', repository: 'a_b/c__d/e-f/g.h', tag: 'Tag_1' },
+    ],
     ['x/a--b', 'index.docker.io/x/a--b:latest', { registry: 'index.docker.io', repository: 'x/a--b', tag: 'latest' }],
-    [`app:${'t'.repeat(128)}`, `index.docker.io/library/app:${'t'.repeat(128)}`, { registry: 'index.docker.io', repository: 'library/app', tag: 't'.repeat(128) }],
+    [
+      `app:${'t'.repeat(128)}`,
+      `index.docker.io/library/app:${'t'.repeat(128)}`,
+      { registry: 'index.docker.io', repository: 'library/app', tag: 't'.repeat(128) },
+    ],
     ['[::1]:5000/app:1', '[::1]:5000/app:1', { registry: '[::1]:5000', repository: 'app', tag: '1' }],
     ['my-registry.local/app', 'my-registry.local/app:latest', { registry: 'my-registry.local', repository: 'app', tag: 'latest' }],
   ];

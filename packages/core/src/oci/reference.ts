@@ -79,9 +79,7 @@ function checkRegistry(input: string, registry: string): void {
 function checkRepository(input: string, repository: string, registry: string): void {
   if (repository === '') fail(input, 'the repository name is empty');
   if (repository !== repository.toLowerCase()) {
-    throw new ImageReferenceError(
-      `invalid image reference "${input}": repository "${repository}" must be lowercase: try "${repository.toLowerCase()}"`,
-    );
+    throw new ImageReferenceError(`invalid image reference "${input}": repository "${repository}" must be lowercase: try "${repository.toLowerCase()}"`);
   }
   for (const component of repository.split('/')) {
     if (component === '') fail(input, `repository "${repository}" has an empty path component ("//" or a leading or trailing "/")`);
@@ -144,7 +142,10 @@ export function parseDigest(digest: string, input = digest): Digest {
     fail(input, `digest "${digest}" is malformed: expected sha256:<64 hex characters>`);
   }
   if (!SHA256_HEX.test(hex)) {
-    const why = /[A-F]/.test(hex) && SHA256_HEX.test(hex.toLowerCase()) ? 'hex must be lowercase' : `expected 64 hex characters, got ${hex.length}${/^[a-fA-F0-9]*$/.test(hex) ? '' : ' with non-hex ones'}`;
+    const why =
+      /[A-F]/.test(hex) && SHA256_HEX.test(hex.toLowerCase())
+        ? 'hex must be lowercase'
+        : `expected 64 hex characters, got ${hex.length}${/^[a-fA-F0-9]*$/.test(hex) ? '' : ' with non-hex ones'}`;
     fail(input, `digest "${digest}" is malformed: ${why}`);
   }
   return digest as Digest;

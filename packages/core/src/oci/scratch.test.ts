@@ -61,6 +61,8 @@ describe('scratchBase', () => {
   });
 
   test('is for linux only', async () => {
-    await expect(scratchBase({ store, platform: { os: 'windows', arch: 'amd64' } })).rejects.toThrow(/scratch base is for linux images; windows images need a base image/);
+    await expect(scratchBase({ store, platform: { os: 'windows', arch: 'amd64' } })).rejects.toThrow(
+      /scratch base is for linux images; windows images need a base image/,
+    );
   });
 });

@@ -41,7 +41,7 @@ function save(bytes: Buffer, name = 'out.tar'): string {
 }
 
 describe('tarStream', () => {
-  test('gives identical bytes across runs, whatever the sources\' mtimes, on-disk modes and the umask', async () => {
+  test("gives identical bytes across runs, whatever the sources' mtimes, on-disk modes and the umask", async () => {
     const a = await collect(tarStream(sources(join(root, 'a'), 0o022, 1_600_000_000), { mtime: 1_700_000_000 }));
     const b = await collect(tarStream(sources(join(root, 'b'), 0o077, 1_000), { mtime: 1_700_000_000 }));
     expect(b.equals(a)).toBe(true);
@@ -83,7 +83,12 @@ describe('tarStream', () => {
   });
 
   test('sorts byte-wise (UTF-8), not by locale or UTF-16', () => {
-    const names = ['b', 'a/b', 'a-b', 'B', '\u00e9', '\u{1F600}', '\uFF21'].map((path) => ({ path, type: 'file' as const, mode: 0o644, content: Buffer.alloc(0) }));
+    const names = ['b', 'a/b', 'a-b', 'B', '\u00e9', '\u{1F600}', '\uFF21'].map((path) => ({
+      path,
+      type: 'file' as const,
+      mode: 0o644,
+      content: Buffer.alloc(0),
+    }));
     expect(normalizeEntries(names).map((e) => e.path)).toEqual(['B', 'a', 'a-b', 'a/b', 'b', '\u00e9', '\uFF21', '\u{1F600}']);
   });
 

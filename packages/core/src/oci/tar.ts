@@ -245,7 +245,17 @@ function entryHeader(e: NormalizedEntry, size: number, mtime: number): Buffer {
   if (records.length === 0) return headerBlock(base);
   const body = Buffer.from(records.join(''), 'utf8');
   const baseName = placeholder(e.path.slice(e.path.lastIndexOf('/') + 1), 100 - 'PaxHeaders.0/'.length);
-  const pax = headerBlock({ name: `PaxHeaders.0/${baseName}`, prefix: '', mode: 0o644, uid: 0, gid: 0, size: body.length, mtime, type: TYPEFLAG.pax, linkname: '' });
+  const pax = headerBlock({
+    name: `PaxHeaders.0/${baseName}`,
+    prefix: '',
+    mode: 0o644,
+    uid: 0,
+    gid: 0,
+    size: body.length,
+    mtime,
+    type: TYPEFLAG.pax,
+    linkname: '',
+  });
   return Buffer.concat([pax, body, padding(body.length) ?? Buffer.alloc(0), headerBlock(base)]);
 }
 

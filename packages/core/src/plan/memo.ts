@@ -25,7 +25,15 @@ const pending = new Set<Promise<unknown>>();
 
 /** The memo's key: the request, the options and the whole environment (never stored: only compared, in memory). */
 export const planKey = (req: PlanRequest, input: PlanInput): string =>
-  keyOf({ kind: 'plan', v: 1, workspaceRoot: req.workspaceRoot, projectRoot: req.projectRoot, projectName: req.projectName ?? null, input, env: req.env ?? process.env });
+  keyOf({
+    kind: 'plan',
+    v: 1,
+    workspaceRoot: req.workspaceRoot,
+    projectRoot: req.projectRoot,
+    projectName: req.projectName ?? null,
+    input,
+    env: req.env ?? process.env,
+  });
 
 /**
  * The folders planning read, whole (a cmd/ folder appearing counts): the project's and the
@@ -50,7 +58,10 @@ async function stillHolds(r: Remembered, store: Store): Promise<boolean> {
   if (plan.source && isMovableRef(plan.source.ref)) return false;
   if (plan.fn && !(await fs.stat(plan.fn.entry.overlay).catch(() => undefined))) return false;
   if ((await goSignature(plan.tc.go)) !== r.go) return false;
-  const now = await snapshots(r.snapshots.map((s) => s.dir), store);
+  const now = await snapshots(
+    r.snapshots.map((s) => s.dir),
+    store,
+  );
   if (now.some((s, i) => JSON.stringify(s.entries) !== JSON.stringify(r.snapshots[i].entries))) return false;
   // Only git can say whether a commit or a tag came since; the source-info memo answers from the refs, starting no process.
   return !r.info || JSON.stringify(await sourceInfo(plan.sourceRoot, plan.env, plan.version, store)()) === JSON.stringify(r.info);

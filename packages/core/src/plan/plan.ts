@@ -127,10 +127,20 @@ async function planTargets(
   const envName = c.env.FUNC_NAME || undefined;
   const asFunction = opts.functionName || funcYaml;
   if (asFunction && opts.targets) {
-    throw new FnbuildError('a function project builds its function: the targets option does not apply', 'Remove targets, or functionName (and func.yaml) to build main packages.');
+    throw new FnbuildError(
+      'a function project builds its function: the targets option does not apply',
+      'Remove targets, or functionName (and func.yaml) to build main packages.',
+    );
   }
   const mains = asFunction ? [] : await resolveTargets(c.tc, c.store, c.module, c.sourceRoot, specs, { allowNone: !!envName });
   if (!asFunction && mains.length) return { targets: mains };
-  const fn = await planFunction({ ...c, packageDir: c.sourceRoot, functionName: opts.functionName ?? envName, funcYaml, version: opts.version, displayName: basename(req.projectRoot) });
+  const fn = await planFunction({
+    ...c,
+    packageDir: c.sourceRoot,
+    functionName: opts.functionName ?? envName,
+    funcYaml,
+    version: opts.version,
+    displayName: basename(req.projectRoot),
+  });
   return { targets: [fn.target], fn };
 }

@@ -5,7 +5,7 @@ import {
   goEnvFor,
   parsePlatform,
   parsePlatforms,
-  Platform,
+  type Platform,
   PlatformError,
   platformFolder,
   platformFromGoEnv,
@@ -14,13 +14,53 @@ import {
 
 /** `go tool dist list` from Go 1.26 (linux/amd64 host), verbatim. */
 const DIST_LIST = [
-  'aix/ppc64', 'android/386', 'android/amd64', 'android/arm', 'android/arm64', 'darwin/amd64', 'darwin/arm64',
-  'dragonfly/amd64', 'freebsd/386', 'freebsd/amd64', 'freebsd/arm', 'freebsd/arm64', 'illumos/amd64', 'ios/amd64',
-  'ios/arm64', 'js/wasm', 'linux/386', 'linux/amd64', 'linux/arm', 'linux/arm64', 'linux/loong64', 'linux/mips',
-  'linux/mips64', 'linux/mips64le', 'linux/mipsle', 'linux/ppc64', 'linux/ppc64le', 'linux/riscv64', 'linux/s390x',
-  'netbsd/386', 'netbsd/amd64', 'netbsd/arm', 'netbsd/arm64', 'openbsd/386', 'openbsd/amd64', 'openbsd/arm',
-  'openbsd/arm64', 'openbsd/ppc64', 'openbsd/riscv64', 'plan9/386', 'plan9/amd64', 'plan9/arm', 'solaris/amd64',
-  'wasip1/wasm', 'windows/386', 'windows/amd64', 'windows/arm64',
+  'aix/ppc64',
+  'android/386',
+  'android/amd64',
+  'android/arm',
+  'android/arm64',
+  'darwin/amd64',
+  'darwin/arm64',
+  'dragonfly/amd64',
+  'freebsd/386',
+  'freebsd/amd64',
+  'freebsd/arm',
+  'freebsd/arm64',
+  'illumos/amd64',
+  'ios/amd64',
+  'ios/arm64',
+  'js/wasm',
+  'linux/386',
+  'linux/amd64',
+  'linux/arm',
+  'linux/arm64',
+  'linux/loong64',
+  'linux/mips',
+  'linux/mips64',
+  'linux/mips64le',
+  'linux/mipsle',
+  'linux/ppc64',
+  'linux/ppc64le',
+  'linux/riscv64',
+  'linux/s390x',
+  'netbsd/386',
+  'netbsd/amd64',
+  'netbsd/arm',
+  'netbsd/arm64',
+  'openbsd/386',
+  'openbsd/amd64',
+  'openbsd/arm',
+  'openbsd/arm64',
+  'openbsd/ppc64',
+  'openbsd/riscv64',
+  'plan9/386',
+  'plan9/amd64',
+  'plan9/arm',
+  'solaris/amd64',
+  'wasip1/wasm',
+  'windows/386',
+  'windows/amd64',
+  'windows/arm64',
 ];
 
 const p = (os: string, arch: string, variant?: string): Platform => (variant ? { os, arch, variant } : { os, arch });
@@ -232,12 +272,9 @@ describe('platformFromGoEnv', () => {
 });
 
 describe('checkSupported', () => {
-  test.each(['linux/amd64', 'linux/arm/v6', 'linux/arm64/v9.2', 'darwin/arm64', 'windows/386', 'js/wasm', 'wasip1/wasm'])(
-    'accepts %s',
-    (input) => {
-      expect(() => checkSupported(parsePlatform(input), DIST_LIST)).not.toThrow();
-    },
-  );
+  test.each(['linux/amd64', 'linux/arm/v6', 'linux/arm64/v9.2', 'darwin/arm64', 'windows/386', 'js/wasm', 'wasip1/wasm'])('accepts %s', (input) => {
+    expect(() => checkSupported(parsePlatform(input), DIST_LIST)).not.toThrow();
+  });
 
   test('tolerates CRLF and blank lines in the dist list', () => {
     expect(() => checkSupported(p('linux', 'amd64'), ['', 'linux/amd64\r', ''])).not.toThrow();
@@ -264,9 +301,7 @@ describe('checkSupported', () => {
   test('unsupported pair of known os and arch: lists both, without duplicates', () => {
     const message = errorOf(() => checkSupported(parsePlatform('windows/riscv64'), DIST_LIST));
     expect(message).toContain('for os windows or arch riscv64: ');
-    expect(message).toContain(
-      'linux/riscv64, openbsd/riscv64, windows/386, windows/amd64, windows/arm64',
-    );
+    expect(message).toContain('linux/riscv64, openbsd/riscv64, windows/386, windows/amd64, windows/arm64');
   });
 
   test('caps the list at 20 and says how many more', () => {

@@ -57,10 +57,7 @@ interface VariantRule {
   readonly toGo?: (variant: string) => string;
 }
 
-const ARM64_CHOICES = [
-  ...Array.from({ length: 10 }, (_, i) => `v8.${i}`),
-  ...Array.from({ length: 6 }, (_, i) => `v9.${i}`),
-];
+const ARM64_CHOICES = [...Array.from({ length: 10 }, (_, i) => `v8.${i}`), ...Array.from({ length: 6 }, (_, i) => `v9.${i}`)];
 
 const VARIANT_RULES: Readonly<Record<string, VariantRule>> = {
   arm: { goVar: 'GOARM', choices: ['v5', 'v6', 'v7'], goDefault: 'v7', vPrefix: true, toGo: (v) => v.slice(1) },
@@ -110,9 +107,7 @@ export function parsePlatform(spec: string): Platform {
   const variant = normalizeVariant(spec, os, arch, rawVariant ?? alias?.variant);
   // "armv7/v6" is contradictory; refuse rather than silently pick one.
   if (alias?.variant && rawVariant !== undefined && variant !== alias.variant) {
-    throw new PlatformError(
-      `platform "${spec}": ${rawArch} already means ${arch}/${alias.variant}; drop the variant or write ${os}/${arch}/${rawVariant}`,
-    );
+    throw new PlatformError(`platform "${spec}": ${rawArch} already means ${arch}/${alias.variant}; drop the variant or write ${os}/${arch}/${rawVariant}`);
   }
   return make(os, arch, variant);
 }

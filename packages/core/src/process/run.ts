@@ -19,7 +19,7 @@ export interface RunResult {
   stderr: string;
 }
 
-type Execa = typeof import('execa', { with: { 'resolution-mode': 'import' } }).execa;
+type Execa = typeof import('execa', { with: { 'resolution-mode': 'import' }}).execa;
 let execaPromise: Promise<Execa> | undefined;
 // execa is ESM-only; a dynamic import keeps this CommonJS package loadable on Node 20.
 const loadExeca = (): Promise<Execa> => (execaPromise ??= import('execa').then((m) => m.execa));
@@ -61,7 +61,16 @@ export async function run(file: string, args: readonly string[], options: RunOpt
   const execa = await loadExeca();
   const env = Object.fromEntries(Object.entries(options.env).filter(([, v]) => v !== undefined)) as Record<string, string>;
   // A group of its own (detached): execa's own cleanup does not cover it, track() does.
-  const child = execa(file, args, { cwd: options.cwd, env, extendEnv: false, reject: false, stdin: 'ignore', detached: GROUPS, cleanup: !GROUPS, maxBuffer: 256 * 1024 * 1024 });
+  const child = execa(file, args, {
+    cwd: options.cwd,
+    env,
+    extendEnv: false,
+    reject: false,
+    stdin: 'ignore',
+    detached: GROUPS,
+    cleanup: !GROUPS,
+    maxBuffer: 256 * 1024 * 1024,
+  });
   const untrack = track(child.pid, options.signal);
   const result = await child.finally(untrack);
   options.signal?.throwIfAborted();

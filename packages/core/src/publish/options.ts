@@ -2,7 +2,6 @@ import { z } from 'zod';
 import { list } from '../binaries/options';
 import { remoteCacheOption } from '../cache/remote-option';
 
-
 export const pushOptionsSchema = z
   .object({
     /** registry/repository (several: pushed to each, blobs mounted between them). */
@@ -15,7 +14,10 @@ export const pushOptionsSchema = z
     caFile: z.string().min(1).optional(),
     username: z.string().min(1).optional(),
     /** The NAME of the environment variable holding the password or token (never the secret itself). */
-    passwordEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'the name of an environment variable, e.g. "REGISTRY_PASSWORD"').optional(),
+    passwordEnv: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'the name of an environment variable, e.g. "REGISTRY_PASSWORD"')
+      .optional(),
     metadataFile: z.string().min(1).optional(),
     sbom: z.boolean().optional(),
     parallelism: z.coerce.number().int().min(1).max(64).optional(),

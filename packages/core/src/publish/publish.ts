@@ -32,12 +32,25 @@ function destinations(repos: string[], several: boolean, targetName: string): Re
 
 /** The checks that need no build: a bad repository or missing credentials fail before anything is built. */
 function checkPush(opts: PushOptions, env: Record<string, string | undefined>, format: string): { repos: string[]; password?: string } {
-  if (format !== 'oci-layout') throw new FnbuildError(`push reads the OCI layout build-image writes, but the build target's format is ${format}`, 'Use format "oci-layout" (the default) on the build target.');
+  if (format !== 'oci-layout')
+    throw new FnbuildError(
+      `push reads the OCI layout build-image writes, but the build target's format is ${format}`,
+      'Use format "oci-layout" (the default) on the build target.',
+    );
   const repos = opts.repository ?? (env.NX_FNBUILD_REGISTRY ? [] : undefined);
-  if (!repos) throw new FnbuildError('push needs a repository', 'Set the "repository" option (e.g. registry.example.com/team/server) or NX_FNBUILD_REGISTRY (a registry/prefix).');
+  if (!repos)
+    throw new FnbuildError(
+      'push needs a repository',
+      'Set the "repository" option (e.g. registry.example.com/team/server) or NX_FNBUILD_REGISTRY (a registry/prefix).',
+    );
   const password = opts.passwordEnv ? env[opts.passwordEnv] : undefined;
-  if (opts.passwordEnv && password === undefined) throw new FnbuildError(`passwordEnv names ${opts.passwordEnv}, but ${opts.passwordEnv} is not set`, 'Export it in the environment (CI secret) before pushing.');
-  if (password !== undefined && !opts.username) throw new FnbuildError('passwordEnv is set but username is not', 'Set "username" too (for a token, the registry\'s token user name).');
+  if (opts.passwordEnv && password === undefined)
+    throw new FnbuildError(
+      `passwordEnv names ${opts.passwordEnv}, but ${opts.passwordEnv} is not set`,
+      'Export it in the environment (CI secret) before pushing.',
+    );
+  if (password !== undefined && !opts.username)
+    throw new FnbuildError('passwordEnv is set but username is not', 'Set "username" too (for a token, the registry\'s token user name).');
   repos.forEach((r) => parseRepository(r));
   return { repos, ...(password !== undefined ? { password } : {}) };
 }
@@ -53,20 +66,29 @@ export async function pushImages(req: PushRequest): Promise<PushedImage[]> {
   const env = req.env ?? process.env;
   const checked = checkPush(opts, env, buildOpts.format ?? 'oci-layout');
   await removeImageId(req.workspaceRoot, buildOpts);
-  return withBuild({ ...req, options: req.buildOptions }, imagePlanInput(buildOpts), async (b) => publish(b, { images: (await imagesOf(b, buildOpts)).images, opts, env, ...checked }));
+  return withBuild({ ...req, options: req.buildOptions }, imagePlanInput(buildOpts), async (b) =>
+    publish(b, { images: (await imagesOf(b, buildOpts)).images, opts, env, ...checked }),
+  );
 }
 
-async function publish(b: Build, o: { images: BuiltImage[]; opts: PushOptions; env: Record<string, string | undefined>; repos: string[]; password?: string }): Promise<PushedImage[]> {
+async function publish(
+  b: Build,
+  o: { images: BuiltImage[]; opts: PushOptions; env: Record<string, string | undefined>; repos: string[]; password?: string },
+): Promise<PushedImage[]> {
   const { opts, env } = o;
   const several = o.images.length > 1;
   const hosts = new Set<string>();
   const plan = o.images.map((image) => {
     const targetName = image.target.split('/').pop() || image.name;
-    const dests = env.NX_FNBUILD_REGISTRY && !opts.repository ? [parseRepository(`${env.NX_FNBUILD_REGISTRY.replace(/\/$/, '')}/${image.name}`)] : destinations(o.repos, several, targetName);
+    const dests =
+      env.NX_FNBUILD_REGISTRY && !opts.repository
+        ? [parseRepository(`${env.NX_FNBUILD_REGISTRY.replace(/\/$/, '')}/${image.name}`)]
+        : destinations(o.repos, several, targetName);
     dests.forEach((d) => hosts.add(normalizeRegistry(d.registry)));
     return { image, dests };
   });
-  const explicit = opts.username && o.password !== undefined ? Object.fromEntries([...hosts].map((h) => [h, { username: opts.username!, password: o.password! }])) : undefined;
+  const explicit =
+    opts.username && o.password !== undefined ? Object.fromEntries([...hosts].map((h) => [h, { username: opts.username!, password: o.password! }])) : undefined;
   const client = new RegistryClient({
     insecureRegistries: opts.insecureRegistries,
     caFile: opts.caFile ? resolve(b.plan.workspaceRoot, opts.caFile) : undefined,
@@ -109,5 +131,8 @@ async function publish(b: Build, o: { images: BuiltImage[]; opts: PushOptions; e
 
 async function writeMetadata(path: string, out: PushedImage[]): Promise<void> {
   const refs = (r: PushedRef) => `${r.repository}:${r.tag}@${r.digest}`;
-  await writeFileAtomic(path, JSON.stringify({ images: out.map((i) => ({ name: i.name, digest: i.digest, refs: i.refs.map(refs), sboms: i.sboms.map(refs) })) }, null, 2) + '\n');
+  await writeFileAtomic(
+    path,
+    JSON.stringify({ images: out.map((i) => ({ name: i.name, digest: i.digest, refs: i.refs.map(refs), sboms: i.sboms.map(refs) })) }, null, 2) + '\n',
+  );
 }

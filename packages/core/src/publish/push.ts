@@ -114,7 +114,9 @@ export async function pushImage(o: {
     const spdx = await fs.readFile(o.sbomFile);
     const candidates = [...o.destinations.map((d) => d.repository), ...(o.knownRepositories ?? [])];
     for (const dest of o.destinations) {
-      const mountFrom = candidates.find((r) => normalizeRegistry(r.registry) === normalizeRegistry(dest.repository.registry) && r.repository !== dest.repository.repository);
+      const mountFrom = candidates.find(
+        (r) => normalizeRegistry(r.registry) === normalizeRegistry(dest.repository.registry) && r.repository !== dest.repository.repository,
+      );
       outcome.sboms.push(await pushSbom(o.client, dest.repository, top.digest, spdx, mountFrom));
     }
   }
@@ -139,11 +141,17 @@ export async function pushSbom(client: RegistryClient, repository: RepoRef, subj
   const empty = Buffer.from('{}');
   const layer = { mediaType: SBOM_TYPE, digest: sha256(spdx), size: spdx.length };
   const config = { mediaType: EMPTY_TYPE, digest: sha256(empty), size: empty.length };
-  const m = serialize({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config, layers: [layer] } as Manifest, 'application/vnd.oci.image.manifest.v1+json');
+  const m = serialize(
+    { schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config, layers: [layer] } as Manifest,
+    'application/vnd.oci.image.manifest.v1+json',
+  );
   const tag = `sha256-${subject.slice(7)}.sbom`;
   const repo = formatRepository(repository);
   if ((await client.headManifest({ ...repository, tag }))?.digest === m.digest) return { repository: repo, tag, digest: m.digest };
-  for (const [d, bytes] of [[config, empty], [layer, spdx]] as const) {
+  for (const [d, bytes] of [
+    [config, empty],
+    [layer, spdx],
+  ] as const) {
     await client.uploadBlob(repository, { digest: d.digest, size: d.size, open: () => Readable.from([bytes]) }, { mountFrom });
   }
   await client.putManifest(repository, tag, m.bytes, m.mediaType);

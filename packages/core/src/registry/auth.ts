@@ -15,7 +15,13 @@ export const pushScope = (repository: string): string => `repository:${repositor
 function splitScope(scope: string): [resource: string, actions: string[]] {
   const colon = scope.lastIndexOf(':');
   if (colon < 0) return [scope, []];
-  return [scope.slice(0, colon), scope.slice(colon + 1).split(',').filter(Boolean)];
+  return [
+    scope.slice(0, colon),
+    scope
+      .slice(colon + 1)
+      .split(',')
+      .filter(Boolean),
+  ];
 }
 
 /** Union by resource, actions merged and sorted: the normal form tokens are cached under. */
@@ -171,7 +177,9 @@ export class Authenticator {
     try {
       realm = new URL(realmText);
     } catch {
-      throw new FnbuildError(`${this.opts.registry} named a token realm that is not a URL: ${JSON.stringify(this.opts.redactor.redact(realmText).slice(0, 200))}`);
+      throw new FnbuildError(
+        `${this.opts.registry} named a token realm that is not a URL: ${JSON.stringify(this.opts.redactor.redact(realmText).slice(0, 200))}`,
+      );
     }
     const { origin, http, redactor } = this.opts;
     const hasSecret = c?.password !== undefined || c?.identityToken !== undefined;
@@ -200,7 +208,12 @@ export class Authenticator {
     const post = () => {
       const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: c!.identityToken!, client_id: 'nx-fnbuild', scope: scopes.join(' ') });
       if (service) form.set('service', service);
-      return http.send({ method: 'POST', url: realm, headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: () => Buffer.from(form.toString()) });
+      return http.send({
+        method: 'POST',
+        url: realm,
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+        body: () => Buffer.from(form.toString()),
+      });
     };
 
     return withRetry(this.opts.retry, async () => {

@@ -2,9 +2,7 @@ import { parseWwwAuthenticate, pickChallenge } from './challenge';
 
 describe('parseWwwAuthenticate', () => {
   it('reads a Distribution Bearer challenge with a comma inside a quoted scope', () => {
-    expect(
-      parseWwwAuthenticate('Bearer realm="https://auth.example.com/token",service="registry.example.com",scope="repository:team/app:pull,push"'),
-    ).toEqual([
+    expect(parseWwwAuthenticate('Bearer realm="https://auth.example.com/token",service="registry.example.com",scope="repository:team/app:pull,push"')).toEqual([
       { scheme: 'bearer', params: { realm: 'https://auth.example.com/token', service: 'registry.example.com', scope: 'repository:team/app:pull,push' } },
     ]);
   });

@@ -53,7 +53,11 @@ async function serve(handler: (req: IncomingMessage, res: ServerResponse, n: num
     port,
     host: `127.0.0.1:${port}`,
     seen,
-    close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }
 
@@ -102,7 +106,8 @@ describe('redirects', () => {
       res.end(BLOB);
     });
     const reg = await fake((req, res) => {
-      if (req.headers.authorization !== BASIC) return json(res, 401, { errors: [{ code: 'UNAUTHORIZED', message: 'auth' }] }, { 'WWW-Authenticate': 'Basic realm="r"' });
+      if (req.headers.authorization !== BASIC)
+        return json(res, 401, { errors: [{ code: 'UNAUTHORIZED', message: 'auth' }] }, { 'WWW-Authenticate': 'Basic realm="r"' });
       if (req.url === '/v2/') return json(res, 200, {});
       // localhost, not 127.0.0.1: another host, though the same machine.
       res.writeHead(307, { Location: `http://localhost:${storage.port}/bucket/blob?sig=x` });
@@ -224,13 +229,17 @@ describe('credentials', () => {
       res.writeHead(403, { 'Content-Type': 'text/plain' });
       res.end(`${'x'.repeat(196)}${PASS} is not allowed here`); // the 200-character cut falls inside the password
     });
-    const err = (await client(reg, withCreds(reg)).getManifest(`${reg.host}/app:v1`).catch((e: Error) => e)) as Error;
+    const err = (await client(reg, withCreds(reg))
+      .getManifest(`${reg.host}/app:v1`)
+      .catch((e: Error) => e)) as Error;
     expect(err.message).toContain(`answered HTTP 403 ${'x'.repeat(196)}***`);
     expect(err.message).not.toContain(PASS.slice(0, 4));
   });
 
   it('without credentials, a 401 says where it looked', async () => {
-    const reg = await fake((_req, res) => json(res, 401, { errors: [{ code: 'UNAUTHORIZED', message: 'authentication required' }] }, { 'WWW-Authenticate': 'Basic realm="r"' }));
+    const reg = await fake((_req, res) =>
+      json(res, 401, { errors: [{ code: 'UNAUTHORIZED', message: 'authentication required' }] }, { 'WWW-Authenticate': 'Basic realm="r"' }),
+    );
     await expect(client(reg).getManifest(`${reg.host}/app:v1`)).rejects.toThrow(
       `No credentials were found for ${reg.host} (looked in explicit credentials, ${join(dir, 'config.json')}); run \`docker login ${reg.host}\``,
     );
@@ -270,7 +279,11 @@ describe('timeouts and odd answers', () => {
       res.end(req.method === 'HEAD' ? undefined : manifest);
     });
     const d = await client(reg).headManifest(`${reg.host}/app:v1`);
-    expect(d).toEqual({ digest: `sha256:${createHash('sha256').update(manifest).digest('hex')}`, mediaType: 'application/vnd.oci.image.manifest.v1+json', size: manifest.length });
+    expect(d).toEqual({
+      digest: `sha256:${createHash('sha256').update(manifest).digest('hex')}`,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      size: manifest.length,
+    });
     expect(reg.seen.map((s) => s.method)).toEqual(['GET', 'HEAD', 'GET']);
   });
 
@@ -301,14 +314,18 @@ describe('registry errors', () => {
     [404, 'MANIFEST_UNKNOWN', 'manifest unknown', 'Check the tag or digest.'],
   ])('HTTP %i %s is surfaced with the reference and a hint', async (status, code, message, hint) => {
     const reg = await fake((req, res) => (req.url === '/v2/' ? json(res, 200, {}) : json(res, status, { errors: [{ code, message }] })));
-    const err = (await client(reg).getManifest(`${reg.host}/team/app:v1`).catch((e: Error) => e)) as Error;
+    const err = (await client(reg)
+      .getManifest(`${reg.host}/team/app:v1`)
+      .catch((e: Error) => e)) as Error;
     expect(err.message).toContain(`pulling manifest ${reg.host}/team/app:v1: ${reg.host} answered HTTP ${status} ${code} (${message})`);
     expect(err.message).toContain(hint);
   });
 
   it('a plain-http registry is not reached unless listed as insecure (loopback included)', async () => {
     const reg = await fake((_req, res) => json(res, 200, {}));
-    const err = (await client(reg, { insecureRegistries: [] }).getManifest(`${reg.host}/app:v1`).catch((e: Error) => e)) as Error;
+    const err = (await client(reg, { insecureRegistries: [] })
+      .getManifest(`${reg.host}/app:v1`)
+      .catch((e: Error) => e)) as Error;
     expect(err.message).toContain(`connecting to registry ${reg.host}: ${reg.host} does not speak TLS`);
     expect(err.message).toContain(`list "${reg.host}" in insecureRegistries`);
     expect(reg.seen).toEqual([]);
@@ -331,7 +348,8 @@ describe('bearer tokens', () => {
       const auth = req.headers.authorization ?? '';
       if (req.url === '/v2/') return json(res, 401, {}, challenge());
       if (req.method === 'POST') {
-        if (!auth.includes('repository:app:pull,push') || !auth.includes('repository:other:pull')) return json(res, 401, {}, challenge('repository:app:pull,push repository:other:pull'));
+        if (!auth.includes('repository:app:pull,push') || !auth.includes('repository:other:pull'))
+          return json(res, 401, {}, challenge('repository:app:pull,push repository:other:pull'));
         res.writeHead(201, { Location: `/v2/app/blobs/${BLOB_DIGEST}`, 'Docker-Content-Digest': BLOB_DIGEST });
         return res.end();
       }
@@ -352,7 +370,17 @@ describe('bearer tokens', () => {
     expect(issued).toEqual(['basic fake repository:app:pull', 'basic fake repository:app:pull repository:shared:pull']);
     await c.getBlob(`${reg.host}/app`, BLOB_DIGEST, join(dir, 'b'));
     expect(issued.length).toBe(2); // reused
-    const outcome = await c.uploadBlob(`${reg.host}/app`, { digest: BLOB_DIGEST, size: BLOB.length, open: () => { throw new Error('not read'); } }, { mountFrom: `${reg.host}/other` });
+    const outcome = await c.uploadBlob(
+      `${reg.host}/app`,
+      {
+        digest: BLOB_DIGEST,
+        size: BLOB.length,
+        open: () => {
+          throw new Error('not read');
+        },
+      },
+      { mountFrom: `${reg.host}/other` },
+    );
     expect(outcome).toBe('mounted');
     expect(issued.slice(2)).toEqual(['basic fake repository:app:pull,push repository:other:pull']);
     expect(tokens.seen.every((s) => s.authorization === BASIC)).toBe(true);
@@ -368,13 +396,17 @@ describe('bearer tokens', () => {
     });
     servers.push(tokens);
     const reg = await fake((req, res) => {
-      if (req.headers.authorization !== 'Bearer oauth-access') return json(res, 401, {}, { 'WWW-Authenticate': `Bearer realm="http://127.0.0.1:${tokens.port}/oauth",service="fake"` });
+      if (req.headers.authorization !== 'Bearer oauth-access')
+        return json(res, 401, {}, { 'WWW-Authenticate': `Bearer realm="http://127.0.0.1:${tokens.port}/oauth",service="fake"` });
       res.writeHead(200);
       res.end(BLOB);
     });
     const configDir = join(dir, 'docker');
     mkdirSync(configDir);
-    writeFileSync(join(configDir, 'config.json'), JSON.stringify({ auths: { [reg.host]: { auth: Buffer.from('<token>:').toString('base64'), identitytoken: 'refresh-xyz' } } }));
+    writeFileSync(
+      join(configDir, 'config.json'),
+      JSON.stringify({ auths: { [reg.host]: { auth: Buffer.from('<token>:').toString('base64'), identitytoken: 'refresh-xyz' } } }),
+    );
     const c = client(reg, { insecureRegistries: [reg.host, tokens.host], credentials: { dockerConfigDir: configDir, env: {} } });
     await c.getBlob(`${reg.host}/app`, BLOB_DIGEST, join(dir, 'blob'));
     expect(forms.length).toBe(1);
@@ -391,13 +423,13 @@ describe('bearer tokens', () => {
 
   it('a refused token request is a clear error naming the token service', async () => {
     const tokens = await fake((_req, res) => json(res, 401, { errors: [{ code: 'UNAUTHORIZED', message: 'bad password' }] }));
-    const reg = await fake((_req, res) =>
-      json(res, 401, {}, { 'WWW-Authenticate': `Bearer realm="http://127.0.0.1:${tokens.port}/token",service="fake"` }),
-    );
+    const reg = await fake((_req, res) => json(res, 401, {}, { 'WWW-Authenticate': `Bearer realm="http://127.0.0.1:${tokens.port}/token",service="fake"` }));
     const err = (await client(reg, { ...withCreds(reg, 'wrong-pw'), insecureRegistries: [reg.host, tokens.host] })
       .getManifest(`${reg.host}/app:v1`)
       .catch((e: Error) => e)) as Error;
-    expect(err.message).toContain(`getting a token for repository:app:pull of ${reg.host}: token service 127.0.0.1:${tokens.port} answered HTTP 401 UNAUTHORIZED (bad password)`);
+    expect(err.message).toContain(
+      `getting a token for repository:app:pull of ${reg.host}: token service 127.0.0.1:${tokens.port} answered HTTP 401 UNAUTHORIZED (bad password)`,
+    );
     expect(err.message).not.toContain('wrong-pw');
   });
 });

@@ -3,7 +3,18 @@ import { once } from 'node:events';
 import { dirname } from 'node:path';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { checkTag, formatReference, formatRepository, manifestReference, normalizeRegistry, parseDigest, toRef, toRepo, type ImageRef, type RepoRef } from '../oci/reference';
+import {
+  checkTag,
+  formatReference,
+  formatRepository,
+  manifestReference,
+  normalizeRegistry,
+  parseDigest,
+  toRef,
+  toRepo,
+  type ImageRef,
+  type RepoRef,
+} from '../oci/reference';
 import type { Descriptor } from '../oci/types';
 import { FnbuildError } from '../util/errors';
 import { tempPathFor } from '../util/fs-atomic';
@@ -29,7 +40,10 @@ export interface RegistryClientOptions extends TransportOptions {
 
 /** NX_FNBUILD_INSECURE_REGISTRIES (comma-separated host[:port]) adds to every client's insecureRegistries. */
 export function insecureRegistriesFrom(option: readonly string[] | undefined, env: Record<string, string | undefined>): string[] {
-  const fromEnv = (env.NX_FNBUILD_INSECURE_REGISTRIES ?? '').split(',').map((h) => h.trim()).filter(Boolean);
+  const fromEnv = (env.NX_FNBUILD_INSECURE_REGISTRIES ?? '')
+    .split(',')
+    .map((h) => h.trim())
+    .filter(Boolean);
   return [...(option ?? []), ...fromEnv];
 }
 
@@ -177,7 +191,10 @@ export class RegistryClient {
         const digest = sha256(bytes);
         checkDigestHeader(res, digest, what);
         if (ref.digest && ref.digest !== digest) {
-          throw new FnbuildError(`${what}: the registry sent a manifest whose digest is ${digest}`, 'The registry or something between it and us altered the manifest.');
+          throw new FnbuildError(
+            `${what}: the registry sent a manifest whose digest is ${digest}`,
+            'The registry or something between it and us altered the manifest.',
+          );
         }
         const mediaType = manifestMediaType(bytes, header(res.headers, 'content-type'), what);
         if (!accept.includes(mediaType)) throw new FnbuildError(`${what}: the registry sent a ${mediaType}, which was not asked for (${accept.join(', ')})`);
@@ -226,7 +243,13 @@ export class RegistryClient {
     parseDigest(digest);
     const s = this.session(repo.registry);
     return s.run(
-      { method: 'HEAD', path: `/v2/${repo.repository}/blobs/${digest}`, scopes, action: `checking blob ${digest} in ${formatRepository(repo)}`, repository: repo.repository },
+      {
+        method: 'HEAD',
+        path: `/v2/${repo.repository}/blobs/${digest}`,
+        scopes,
+        action: `checking blob ${digest} in ${formatRepository(repo)}`,
+        repository: repo.repository,
+      },
       async (res, call) => {
         if (res.status === 404) return undefined;
         if (res.status !== 200) return s.fail(res, call);
@@ -309,7 +332,8 @@ export class RegistryClient {
       );
       const size = hash.size;
       const actual = hash.digest();
-      if (actual !== digest) throw new FnbuildError(`${what}: the registry sent bytes whose digest is ${actual}`, 'The blob is corrupt in the registry, or was altered on the way.');
+      if (actual !== digest)
+        throw new FnbuildError(`${what}: the registry sent bytes whose digest is ${actual}`, 'The blob is corrupt in the registry, or was altered on the way.');
       if (opts.size !== undefined && size !== opts.size) throw new FnbuildError(`${what}: got ${size} bytes, expected ${opts.size}`);
       await fs.rename(tmp, destFile);
       return { digest, size };
@@ -377,7 +401,13 @@ export class RegistryClient {
     checkDigestHeader(res, blob.digest, base.action);
   }
 
-  private async putChunked(s: RegistrySession, base: Pick<Call, 'scopes' | 'action' | 'repository'>, location: URL, blob: ReadableBlob, chunkSize: number): Promise<void> {
+  private async putChunked(
+    s: RegistrySession,
+    base: Pick<Call, 'scopes' | 'action' | 'repository'>,
+    location: URL,
+    blob: ReadableBlob,
+    chunkSize: number,
+  ): Promise<void> {
     let url = location;
     for (let start = 0; start < blob.size; start += chunkSize) {
       const end = Math.min(blob.size, start + chunkSize);

@@ -15,11 +15,7 @@ export interface HelperCredentials {
 
 const TIMEOUT_MS = 30_000;
 
-export async function credentialHelperGet(
-  name: string,
-  serverUrl: string,
-  env: Record<string, string | undefined>,
-): Promise<HelperCredentials | undefined> {
+export async function credentialHelperGet(name: string, serverUrl: string, env: Record<string, string | undefined>): Promise<HelperCredentials | undefined> {
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)) throw new FnbuildError(`credential helper name "${name}" is not a plain program name`);
   const program = `docker-credential-${name}`;
   const cleanEnv = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined)) as Record<string, string>;
@@ -46,7 +42,10 @@ export async function credentialHelperGet(
   );
   if (error) {
     if (error.code === 'ENOENT') {
-      throw new FnbuildError(`credential helper ${program} was not found on PATH`, `Install it, or remove it from your Docker config (credHelpers / credsStore).`);
+      throw new FnbuildError(
+        `credential helper ${program} was not found on PATH`,
+        `Install it, or remove it from your Docker config (credHelpers / credsStore).`,
+      );
     }
     throw new FnbuildError(`credential helper ${program} could not be run: ${error.message}`);
   }

@@ -64,7 +64,7 @@ function lookup<T>(map: Record<string, T> | undefined, registry: string): [strin
   if (!map || typeof map !== 'object') return undefined;
   const want = normalizeRegistry(registry);
   const exact = registry === DOCKER_HUB ? DOCKER_HUB_AUTH_KEY : registry;
-  if (Object.prototype.hasOwnProperty.call(map, exact)) return [exact, map[exact]!];
+  if (Object.hasOwn(map, exact)) return [exact, map[exact]!];
   const key = Object.keys(map).find((k) => registryOfKey(k) === want);
   return key === undefined ? undefined : [key, map[key]!];
 }

@@ -24,7 +24,9 @@ describe('manifestMediaType', () => {
   });
 
   it('refuses Docker schema 1, by schemaVersion or by type', () => {
-    expect(() => manifestMediaType(json({ schemaVersion: 1, fsLayers: [] }), 'application/json', 'pulling x')).toThrow('pulling x: Docker schema 1 manifests are not supported');
+    expect(() => manifestMediaType(json({ schemaVersion: 1, fsLayers: [] }), 'application/json', 'pulling x')).toThrow(
+      'pulling x: Docker schema 1 manifests are not supported',
+    );
     expect(() => manifestMediaType(json({}), 'application/vnd.docker.distribution.manifest.v1+prettyjws', 'm')).toThrow(/Docker schema 1/);
     expect(() => manifestMediaType(json({ mediaType: 'application/vnd.docker.distribution.manifest.v1+json' }), undefined, 'm')).toThrow(/Docker schema 1/);
   });

@@ -28,9 +28,13 @@ export function manifestMediaType(bytes: Uint8Array, contentType: string | undef
   }
   const declared = typeof doc.mediaType === 'string' ? doc.mediaType : undefined;
   const header = bareMediaType(contentType);
-  const type = header && (isIndex(header) || isManifest(header)) ? header : declared ?? (Array.isArray(doc.manifests) ? OCI_INDEX : doc.config ? OCI_MANIFEST : header);
+  const type =
+    header && (isIndex(header) || isManifest(header)) ? header : (declared ?? (Array.isArray(doc.manifests) ? OCI_INDEX : doc.config ? OCI_MANIFEST : header));
   if (doc.schemaVersion === 1 || isDockerSchema1(type)) {
-    throw new FnbuildError(`${where}: Docker schema 1 manifests are not supported`, 'Re-push the image with a current client (it converts it to schema 2 or OCI).');
+    throw new FnbuildError(
+      `${where}: Docker schema 1 manifests are not supported`,
+      'Re-push the image with a current client (it converts it to schema 2 or OCI).',
+    );
   }
   if (!type || !(isIndex(type) || isManifest(type))) {
     throw new FnbuildError(`${where}: unsupported manifest media type "${type ?? 'none'}"`);

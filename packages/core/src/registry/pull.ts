@@ -196,7 +196,9 @@ export async function resolveImage(
     const picked = selectPlatform(entries, want);
     if (!picked) throw missingPlatform(name, want, availablePlatforms);
     if (!isManifest(picked.descriptor.mediaType)) {
-      throw new FnbuildError(`base image ${name}: the entry for ${formatPlatform(want)} is itself an index (${picked.descriptor.mediaType}); nested indexes are not supported`);
+      throw new FnbuildError(
+        `base image ${name}: the entry for ${formatPlatform(want)} is itself an index (${picked.descriptor.mediaType}); nested indexes are not supported`,
+      );
     }
     image = await manifestByDigest(client, opts, ref, picked.descriptor.digest);
     platform = picked.platform;
@@ -207,13 +209,17 @@ export async function resolveImage(
   }
 
   const manifest = parseJson<Manifest>(image.bytes, `the manifest of ${name}`);
-  if (!manifest.config?.digest || !Array.isArray(manifest.layers)) throw new FnbuildError(`base image ${name}: the manifest ${image.digest} has no config or layers`);
+  if (!manifest.config?.digest || !Array.isArray(manifest.layers))
+    throw new FnbuildError(`base image ${name}: the manifest ${image.digest} has no config or layers`);
   const configBytes = await configBlob(client, opts, ref, manifest.config);
   const config = parseJson<ImageConfig>(configBytes, `the config of ${name}`);
 
   if (!indexDigest) {
     // A single-platform image: its config says what it is.
-    const own = descriptorPlatform({ ...manifest.config, platform: { os: config.os, architecture: config.architecture, ...(config.variant ? { variant: config.variant } : {}) } });
+    const own = descriptorPlatform({
+      ...manifest.config,
+      platform: { os: config.os, architecture: config.architecture, ...(config.variant ? { variant: config.variant } : {}) },
+    });
     availablePlatforms = own ? [own] : [];
     const picked = own ? selectPlatform([{ platform: own, descriptor: manifest.config }], want) : undefined;
     if (!picked) throw missingPlatform(name, want, availablePlatforms);
@@ -221,7 +227,9 @@ export async function resolveImage(
   }
   const diffIds = config.rootfs?.diff_ids;
   if (!Array.isArray(diffIds) || diffIds.length !== manifest.layers.length) {
-    throw new FnbuildError(`base image ${name}: its config lists ${Array.isArray(diffIds) ? diffIds.length : 'no'} diff_ids for ${manifest.layers.length} layers`);
+    throw new FnbuildError(
+      `base image ${name}: its config lists ${Array.isArray(diffIds) ? diffIds.length : 'no'} diff_ids for ${manifest.layers.length} layers`,
+    );
   }
 
   const sizes = new Map(manifest.layers.map((l) => [l.digest, l.size]));

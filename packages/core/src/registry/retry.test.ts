@@ -39,10 +39,14 @@ describe('withRetry', () => {
     const waits: number[] = [];
     let calls = 0;
     await expect(
-      withRetry(retryPolicy({ attempts: 3, baseDelayMs: 10 }), async () => {
-        calls++;
-        throw retryable(calls === 1 ? 1500 : undefined);
-      }, { sleep: async (ms) => waits.push(ms) }),
+      withRetry(
+        retryPolicy({ attempts: 3, baseDelayMs: 10 }),
+        async () => {
+          calls++;
+          throw retryable(calls === 1 ? 1500 : undefined);
+        },
+        { sleep: async (ms) => waits.push(ms) },
+      ),
     ).rejects.toThrow('boom');
     expect(calls).toBe(3);
     expect(waits[0]).toBe(1500);
@@ -51,18 +55,41 @@ describe('withRetry', () => {
 
   it('does not retry other errors, nor waits longer than allowed', async () => {
     let calls = 0;
-    await expect(withRetry(retryPolicy(), async () => { calls++; throw new Error('plain'); }, { sleep: async () => {} })).rejects.toThrow('plain');
+    await expect(
+      withRetry(
+        retryPolicy(),
+        async () => {
+          calls++;
+          throw new Error('plain');
+        },
+        { sleep: async () => {} },
+      ),
+    ).rejects.toThrow('plain');
     expect(calls).toBe(1);
     calls = 0;
     await expect(
-      withRetry(retryPolicy({ maxRetryAfterMs: 1000 }), async () => { calls++; throw retryable(3_600_000); }, { sleep: async () => {} }),
+      withRetry(
+        retryPolicy({ maxRetryAfterMs: 1000 }),
+        async () => {
+          calls++;
+          throw retryable(3_600_000);
+        },
+        { sleep: async () => {} },
+      ),
     ).rejects.toThrow('boom');
     expect(calls).toBe(1);
   });
 
   it('returns the first success', async () => {
     let calls = 0;
-    const v = await withRetry(retryPolicy(), async () => { if (++calls < 3) throw retryable(); return 'ok'; }, { sleep: async () => {} });
+    const v = await withRetry(
+      retryPolicy(),
+      async () => {
+        if (++calls < 3) throw retryable();
+        return 'ok';
+      },
+      { sleep: async () => {} },
+    );
     expect([v, calls]).toEqual(['ok', 3]);
   });
 });

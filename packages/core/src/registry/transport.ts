@@ -132,7 +132,9 @@ export class HttpTransport {
       let answered = false;
       const req = (secure ? https : http).request(url, { method, headers: h, agent });
       req.setTimeout(timeoutMs, () => {
-        const err = Object.assign(new Error(`no data for ${timeoutMs < 10_000 ? `${timeoutMs} ms` : `${Math.round(timeoutMs / 1000)} s`}`), { code: 'ETIMEDOUT' });
+        const err = Object.assign(new Error(`no data for ${timeoutMs < 10_000 ? `${timeoutMs} ms` : `${Math.round(timeoutMs / 1000)} s`}`), {
+          code: 'ETIMEDOUT',
+        });
         req.destroy(err);
       });
       req.on('error', (err) => {

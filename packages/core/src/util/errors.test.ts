@@ -52,7 +52,7 @@ describe('one error taxonomy: a user error is an FnbuildError, by type', () => {
     expect(isUserError(err)).toBe(false);
   });
 
-  it('a bad reference is an ImageReferenceError, not JavaScript\'s ReferenceError', () => {
+  it("a bad reference is an ImageReferenceError, not JavaScript's ReferenceError", () => {
     const err = thrownBy(() => parseReference('Bad/Name'));
     expect(err).toBeInstanceOf(ImageReferenceError);
     expect(err).not.toBeInstanceOf(globalThis.ReferenceError);

@@ -7,8 +7,16 @@ describe('redactCredentials: secrets recognized by their shape', () => {
     ['a bare token as userinfo', 'https://ghp_abc@github.com/o/r.git', 'https://***@github.com/o/r.git'],
     ['userinfo in any scheme', 'ssh://git:pw@host/r.git and git+https://a:b@h/x', 'ssh://***@host/r.git and git+https://***@h/x'],
     ['several URLs on a line', 'https://a:1@x/ then http://b:2@y/', 'https://***@x/ then http://***@y/'],
-    ['a token in the query', 'GET https://h/v2/r/blobs/uploads/1?_state=abc&access_token=s3cr3t&x=1', 'GET https://h/v2/r/blobs/uploads/1?_state=abc&access_token=***&x=1'],
-    ['a signed URL', 'https://s3/b?X-Amz-Credential=AKIA%2F1&X-Amz-Signature=deadbeef&X-Amz-Expires=60', 'https://s3/b?X-Amz-Credential=***&X-Amz-Signature=***&X-Amz-Expires=60'],
+    [
+      'a token in the query',
+      'GET https://h/v2/r/blobs/uploads/1?_state=abc&access_token=s3cr3t&x=1',
+      'GET https://h/v2/r/blobs/uploads/1?_state=abc&access_token=***&x=1',
+    ],
+    [
+      'a signed URL',
+      'https://s3/b?X-Amz-Credential=AKIA%2F1&X-Amz-Signature=deadbeef&X-Amz-Expires=60',
+      'https://s3/b?X-Amz-Credential=***&X-Amz-Signature=***&X-Amz-Expires=60',
+    ],
     ['a password parameter', 'https://h/login?user=me&password=hunter2', 'https://h/login?user=me&password=***'],
     ['an Authorization header', 'sent Authorization: Bearer eyJhbGciOi.x.y to h', 'sent Authorization: Bearer *** to h'],
     ['a Basic header, any case', 'authorization=basic dXNlcjpwYXNz', 'authorization=basic ***'],

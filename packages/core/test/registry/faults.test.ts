@@ -3,7 +3,17 @@ import { join } from 'node:path';
 import { Store } from '../../src/cache/store';
 import { RegistryClient } from '../../src/registry/client';
 import { resolveImage } from '../../src/registry/pull';
-import { digestOf, startFaultProxy, startRegistry, tempDir, tool, type Fault, type FaultProxy, type FaultRequest, type RunningRegistry } from '../../../../testkit';
+import {
+  digestOf,
+  startFaultProxy,
+  startRegistry,
+  tempDir,
+  tool,
+  type Fault,
+  type FaultProxy,
+  type FaultRequest,
+  type RunningRegistry,
+} from '../../../../testkit';
 import { pushImage, syntheticImage } from './synthetic';
 
 jest.setTimeout(90_000);
@@ -58,7 +68,12 @@ it('pushes through injected faults, and the registry holds exactly the image', a
   expect([...faults].sort()).toEqual(['pass', 'reset', 'throttle', 'unavailable']);
   // Blob bodies were among the casualties: those uploads started over from a fresh session, re-reading the source.
   expect(proxy.requests.filter((r) => r.method === 'PUT' && r.url.includes('/blobs/uploads/') && r.fault !== 'pass').length).toBeGreaterThan(0);
-  console.log(`faults: ${proxy.requests.filter((r) => r.fault !== 'pass').map((r) => `#${r.n} ${r.fault} ${r.method} ${r.url.replace(/\?.*$/, '').slice(0, 40)}`).join(', ')}`);
+  console.log(
+    `faults: ${proxy.requests
+      .filter((r) => r.fault !== 'pass')
+      .map((r) => `#${r.n} ${r.fault} ${r.method} ${r.url.replace(/\?.*$/, '').slice(0, 40)}`)
+      .join(', ')}`,
+  );
 });
 
 it('pulls through injected faults (cut downloads included) and verifies every byte', async () => {
@@ -87,5 +102,10 @@ it('pulls through injected faults (cut downloads included) and verifies every by
   expect(new Set(resumed.map((r) => r.url)).size).toBe(bigLayers.length);
   expect(resumed.every((r) => /^bytes=[1-9]\d*-$/.test(r.range!))).toBe(true);
   expect(retries.length).toBeGreaterThan(3);
-  console.log(`faults: ${proxy.requests.filter((r) => r.fault !== 'pass').map((r) => `#${r.n} ${r.fault} ${r.method}`).join(', ')}; resumed with ${resumed.map((r) => r.range).join(', ')}`);
+  console.log(
+    `faults: ${proxy.requests
+      .filter((r) => r.fault !== 'pass')
+      .map((r) => `#${r.n} ${r.fault} ${r.method}`)
+      .join(', ')}; resumed with ${resumed.map((r) => r.range).join(', ')}`,
+  );
 });

@@ -46,7 +46,15 @@ it('uploads and downloads a 200 MB blob with bounded memory (measured in a child
     ['-r', '@swc-node/register', join(__dirname, 'large-blob-child.ts'), reg.host, file, digest, String(SIZE), back],
     { cwd: REPO_ROOT, maxBuffer: 1024 * 1024, env: { ...process.env, SWC_NODE_PROJECT: join(REPO_ROOT, 'tsconfig.base.json') } },
   );
-  const r = JSON.parse(stdout) as { outcome: string; got: { digest: string; size: number }; baseline: number; uploadPeak: number; downloadPeak: number; uploadMs: number; downloadMs: number };
+  const r = JSON.parse(stdout) as {
+    outcome: string;
+    got: { digest: string; size: number };
+    baseline: number;
+    uploadPeak: number;
+    downloadPeak: number;
+    uploadMs: number;
+    downloadMs: number;
+  };
   expect(r.outcome).toBe('uploaded');
   expect(r.got).toEqual({ digest, size: SIZE });
   expect(statSync(back).size).toBe(SIZE);

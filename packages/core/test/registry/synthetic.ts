@@ -81,7 +81,10 @@ export function syntheticImage(name: string, platforms: readonly string[], opts:
 
   // An attestation manifest for the first platform, as BuildKit attaches them.
   const statement = blobOf(Buffer.from(JSON.stringify({ _type: 'https://in-toto.io/Statement/v0.1', subject: [] })), 'application/vnd.in-toto+json');
-  const attConfig = blobOf(Buffer.from(JSON.stringify({ architecture: 'unknown', os: 'unknown', rootfs: { type: 'layers', diff_ids: [digestOf(statement.bytes)] } })), OCI_CONFIG);
+  const attConfig = blobOf(
+    Buffer.from(JSON.stringify({ architecture: 'unknown', os: 'unknown', rootfs: { type: 'layers', diff_ids: [digestOf(statement.bytes)] } })),
+    OCI_CONFIG,
+  );
   const att = blobOf(
     Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: descriptor(attConfig), layers: [descriptor(statement)] })),
     OCI_MANIFEST,

@@ -36,9 +36,15 @@ it('trusts a self-signed registry given its certificate as caFile (TLS verified,
 });
 
 it('refuses an untrusted certificate with a clear error', async () => {
-  const err = (await client({}).getManifest(`${reg.host}/secure/app:v1`).catch((e: Error) => e)) as Error;
-  expect(err.message).toMatch(new RegExp(`^connecting to registry ${reg.host.replace(/\./g, '\\.')}: the TLS certificate of ${reg.host.replace(/\./g, '\\.')} is not trusted \\(DEPTH_ZERO_SELF_SIGNED_CERT`));
-  expect(err.message).toContain('Pass the registry\'s CA certificate with caFile');
+  const err = (await client({})
+    .getManifest(`${reg.host}/secure/app:v1`)
+    .catch((e: Error) => e)) as Error;
+  expect(err.message).toMatch(
+    new RegExp(
+      `^connecting to registry ${reg.host.replace(/\./g, '\\.')}: the TLS certificate of ${reg.host.replace(/\./g, '\\.')} is not trusted \\(DEPTH_ZERO_SELF_SIGNED_CERT`,
+    ),
+  );
+  expect(err.message).toContain("Pass the registry's CA certificate with caFile");
 });
 
 it('an insecureRegistries entry skips verification for that host only', async () => {

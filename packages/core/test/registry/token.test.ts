@@ -71,8 +71,12 @@ it('a fresh client pulling asks for pull only, once', async () => {
 });
 
 it('a wrong password is refused by the token service, and said so without the password', async () => {
-  const err = (await client('not-the-password').getManifest(`${reg.host}/team/a:v1`).catch((e: Error) => e)) as Error;
-  expect(err.message).toContain(`getting a token for repository:team/a:pull of ${reg.host}: token service ${issuer.host} answered HTTP 401 UNAUTHORIZED (invalid username or password)`);
+  const err = (await client('not-the-password')
+    .getManifest(`${reg.host}/team/a:v1`)
+    .catch((e: Error) => e)) as Error;
+  expect(err.message).toContain(
+    `getting a token for repository:team/a:pull of ${reg.host}: token service ${issuer.host} answered HTTP 401 UNAUTHORIZED (invalid username or password)`,
+  );
   expect(err.message).toContain('The registry refused the credentials from explicit credentials');
   expect(`${err.message}${err.stack}`).not.toContain('not-the-password');
 });

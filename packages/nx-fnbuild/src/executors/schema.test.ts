@@ -11,10 +11,17 @@ const executors = [
 ] as const;
 
 describe.each(executors)('%s schema.json', (name, shape) => {
-  const schema = JSON.parse(readFileSync(join(__dirname, name, 'schema.json'), 'utf8')) as { properties: Record<string, { description?: string }>; additionalProperties: boolean };
+  const schema = JSON.parse(readFileSync(join(__dirname, name, 'schema.json'), 'utf8')) as {
+    properties: Record<string, { description?: string }>;
+    additionalProperties: boolean;
+  };
 
   test('names exactly the options the executor validates', () => {
-    expect(Object.keys(schema.properties).filter((k) => k !== 'buildVersion').sort()).toEqual(Object.keys(shape).sort());
+    expect(
+      Object.keys(schema.properties)
+        .filter((k) => k !== 'buildVersion')
+        .sort(),
+    ).toEqual(Object.keys(shape).sort());
     expect(schema.additionalProperties).toBe(false);
   });
 

@@ -61,12 +61,20 @@ test('the name is the folder by default; inside a module the function is a packa
 });
 
 test('clear errors: an image name func.yaml rejects, an unexported functionName, --module inside a module, a folder already holding Go code', async () => {
-  await expect(functionGenerator(tree, { name: 'Hello World', directory: 'fns/hello', skipFormat: true })).rejects.toThrow(/^name "Hello World" cannot name the function's image: .*field "name"/);
-  await expect(functionGenerator(tree, { name: 'hello', functionName: 'handle', skipFormat: true })).rejects.toThrow('functionName "handle" must be an exported Go identifier');
+  await expect(functionGenerator(tree, { name: 'Hello World', directory: 'fns/hello', skipFormat: true })).rejects.toThrow(
+    /^name "Hello World" cannot name the function's image: .*field "name"/,
+  );
+  await expect(functionGenerator(tree, { name: 'hello', functionName: 'handle', skipFormat: true })).rejects.toThrow(
+    'functionName "handle" must be an exported Go identifier',
+  );
   tree.write('apps/shop/go.mod', 'module example.com/shop\n');
-  await expect(functionGenerator(tree, { name: 'pay', directory: 'apps/shop/pay', module: 'example.com/pay', skipFormat: true })).rejects.toThrow('--module only applies to a new module');
+  await expect(functionGenerator(tree, { name: 'pay', directory: 'apps/shop/pay', module: 'example.com/pay', skipFormat: true })).rejects.toThrow(
+    '--module only applies to a new module',
+  );
   tree.write('apps/shop/internal/cart/cart.go', 'package cart\n');
-  await expect(functionGenerator(tree, { name: 'cart', directory: 'apps/shop/internal/cart', skipFormat: true })).rejects.toThrow('apps/shop/internal/cart already holds Go code or a func.yaml');
+  await expect(functionGenerator(tree, { name: 'cart', directory: 'apps/shop/internal/cart', skipFormat: true })).rejects.toThrow(
+    'apps/shop/internal/cart already holds Go code or a func.yaml',
+  );
   await expect(functionGenerator(tree, { name: 'shop', directory: 'apps/shop', skipFormat: true })).rejects.toThrow('apps/shop already holds a Go module');
 });
 
@@ -80,7 +88,8 @@ test('the scaffold compiles, passes go vet and its own test with the real go com
     }
     const env: NodeJS.ProcessEnv = { ...process.env, GOTOOLCHAIN: 'local', GOWORK: 'off', GOPROXY: 'off' };
     delete env.GOFLAGS;
-    const go = (args: string[]) => execFileSync(process.env.GO?.trim() || 'go', args, { cwd: dir, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000 });
+    const go = (args: string[]) =>
+      execFileSync(process.env.GO?.trim() || 'go', args, { cwd: dir, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000 });
     go(['vet', './...']);
     expect(go(['test', '-count=1', '-v', './...'])).toMatch(/--- PASS: TestHello[\s\S]*\nok\s+example\.com\/hello\b/);
   } finally {

@@ -17,7 +17,10 @@ describe('init', () => {
     await initGenerator(tree, {});
     const plugins = readNxJson(tree)?.plugins ?? [];
     expect(plugins.filter((p) => (typeof p === 'string' ? p : p.plugin) === 'nx-fnbuild')).toEqual([
-      { plugin: 'nx-fnbuild', options: { buildBinariesTargetName: 'build-binaries', buildImageTargetName: 'build-image', pushTargetName: 'push', testTargetName: 'test' } },
+      {
+        plugin: 'nx-fnbuild',
+        options: { buildBinariesTargetName: 'build-binaries', buildImageTargetName: 'build-image', pushTargetName: 'push', testTargetName: 'test' },
+      },
     ]);
     expect(tree.read('.gitignore', 'utf8')).toBe('node_modules\n/dist\n\n# nx-fnbuild: binaries, images and the build cache\nbin/\n.fnbuild/\n');
     const before = tree.listChanges().map((c) => [c.path, c.content?.toString()]);
@@ -52,7 +55,7 @@ describe('application', () => {
     expect(tree.read('go.work', 'utf8')).toBe('go 1.23.4\n\nuse (\n\t./libs/shared\n\t./services/billing\n)\n');
   });
 
-  test("inside a module: a command under its cmd/, or a clear error", async () => {
+  test('inside a module: a command under its cmd/, or a clear error', async () => {
     tree.write('apps/shop/go.mod', 'module example.com/shop\n');
     await applicationGenerator(tree, { directory: 'apps/shop/cmd/api', skipFormat: true });
     expect(tree.exists('apps/shop/cmd/api/go.mod')).toBe(false);

@@ -13,7 +13,10 @@ export interface Placement {
 }
 
 export function normalizeDirectory(directory: string): string {
-  const d = posix.normalize(directory.replace(/\\/g, '/').trim()).replace(/^\.\/+/, '').replace(/\/+$/, '');
+  const d = posix
+    .normalize(directory.replace(/\\/g, '/').trim())
+    .replace(/^\.\/+/, '')
+    .replace(/\/+$/, '');
   if (!d || d === '.' || d.startsWith('../') || d === '..' || posix.isAbsolute(d)) {
     throw new Error(`directory "${directory}" must be a folder inside the workspace, e.g. "services/api"`);
   }
@@ -84,7 +87,10 @@ export function addToWork(tree: Tree, workFile: string, moduleDir: string): void
 
 /** A Go package name from a folder name: lower case letters and digits ("shared-utils" → "sharedutils"). */
 export function packageNameFor(dir: string): string {
-  const name = posix.basename(dir).toLowerCase().replace(/[^a-z0-9_]/g, '');
+  const name = posix
+    .basename(dir)
+    .toLowerCase()
+    .replace(/[^a-z0-9_]/g, '');
   return /^[a-z_]/.test(name) ? name : `pkg${name}`;
 }
 

@@ -37,7 +37,14 @@ function context(hashes: Record<string, string>): CreateDependenciesContext {
     if (owner) (projectFileMap[owner] ??= []).push({ file, hash });
     else nonProjectFiles.push({ file, hash });
   }
-  return { workspaceRoot: ws, projects, nxJsonConfiguration: {}, externalNodes: {}, fileMap: { projectFileMap, nonProjectFiles }, filesToProcess: { projectFileMap, nonProjectFiles } };
+  return {
+    workspaceRoot: ws,
+    projects,
+    nxJsonConfiguration: {},
+    externalNodes: {},
+    fileMap: { projectFileMap, nonProjectFiles },
+    filesToProcess: { projectFileMap, nonProjectFiles },
+  };
 }
 const files = {
   'go.work': 'w1',

@@ -47,7 +47,12 @@ const infer = (files: string[], options = {}) => createNodesV2[1](files, options
 test('the glob and the projects of each go.mod', async () => {
   expect(createNodesV2[0]).toBe('**/{go.mod,func.yaml}');
   const results = await infer(['apps/hello/go.mod', 'libs/util/go.mod', 'libs/util/testdata/fixture/go.mod']);
-  const projects = Object.fromEntries(results.map(([file, r]) => [file, Object.fromEntries(Object.entries(r.projects ?? {}).map(([root, p]) => [root, [p.name, p.projectType, Object.keys(p.targets ?? {})]]))]));
+  const projects = Object.fromEntries(
+    results.map(([file, r]) => [
+      file,
+      Object.fromEntries(Object.entries(r.projects ?? {}).map(([root, p]) => [root, [p.name, p.projectType, Object.keys(p.targets ?? {})]])),
+    ]),
+  );
   expect(projects).toEqual({
     'apps/hello/go.mod': {
       'apps/hello': ['hello', 'library', ['test']],
@@ -89,9 +94,11 @@ test('a go.mod that cannot be read is reported for that file; the others still c
   });
 });
 
-test('a func.yaml folder without a main package is an application (a module, or a package inside one); its image follows func.yaml\'s name', async () => {
+test("a func.yaml folder without a main package is an application (a module, or a package inside one); its image follows func.yaml's name", async () => {
   const summary = (results: Awaited<ReturnType<typeof infer>>) =>
-    Object.fromEntries(results.flatMap(([, r]) => Object.entries(r.projects ?? {}).map(([root, p]) => [root, [p.name, p.projectType, Object.keys(p.targets ?? {})]])));
+    Object.fromEntries(
+      results.flatMap(([, r]) => Object.entries(r.projects ?? {}).map(([root, p]) => [root, [p.name, p.projectType, Object.keys(p.targets ?? {})]])),
+    );
   write('fns/greeter/go.mod', 'module example.com/greeter\n');
   write('fns/greeter/hello.go', 'package greeter\n');
   const files = ['apps/hello/go.mod', 'fns/greeter/go.mod', 'libs/util/go.mod'];
@@ -103,7 +110,13 @@ test('a func.yaml folder without a main package is an application (a module, or 
   write('apps/hello/testdata/fn/func.yaml', 'schema_version: 20180708\nname: fixture\n');
   write('elsewhere/func.yaml', 'schema_version: 20180708\nname: nomodule\n');
   const app = ['build-binaries', 'build-image', 'push', 'test'];
-  const results = await infer([...files, 'fns/greeter/func.yaml', 'apps/hello/internal/greet/func.yaml', 'apps/hello/testdata/fn/func.yaml', 'elsewhere/func.yaml']);
+  const results = await infer([
+    ...files,
+    'fns/greeter/func.yaml',
+    'apps/hello/internal/greet/func.yaml',
+    'apps/hello/testdata/fn/func.yaml',
+    'elsewhere/func.yaml',
+  ]);
   expect(summary(results)).toEqual({
     'apps/hello': ['hello', 'library', ['test']],
     'apps/hello/cmd/client': ['client', 'application', app],

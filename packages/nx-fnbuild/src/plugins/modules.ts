@@ -102,8 +102,14 @@ export async function scanModule(workspaceRoot: string, goModRel: string, ctx: S
   // Function folders: func.yaml's text decides the image name; the folders on the way down decide the module's test patterns.
   const functions = (ctx.funcYamls ?? []).map((f) => [dirname(join(workspaceRoot, f)), readText(join(workspaceRoot, f)) ?? ''] as const);
   const goDirs = [go.root, ...go.commands];
-  const fnDirs = functions.map(([d]) => d).filter((d) => !goDirs.some((g) => g.dir === d)).map(readGoFolder);
-  const folders = functionFolders(go.root, functions.map(([d]) => d));
+  const fnDirs = functions
+    .map(([d]) => d)
+    .filter((d) => !goDirs.some((g) => g.dir === d))
+    .map(readGoFolder);
+  const folders = functionFolders(
+    go.root,
+    functions.map(([d]) => d),
+  );
   const projectJsons = [...goDirs, ...fnDirs]
     .filter((d) => d.files.includes('project.json'))
     .map((d) => [d.dir, readText(join(d.dir, 'project.json')) ?? ''] as const);

@@ -26,8 +26,12 @@ test('errors name the option, the value and what is valid', () => {
   expect(() => normalizeOptions({ platform: ['linux/amd64'] } as never)).toThrow(
     'nx-fnbuild plugin options (nx.json): unknown option "platform"; valid options: buildBinariesTargetName, buildImageTargetName, pushTargetName, testTargetName, platforms, imagePlatforms, registry, baseImage, ldflags',
   );
-  expect(() => normalizeOptions({ platforms: 'linux/amd64' as never })).toThrow('option "platforms" (got "linux/amd64"): a non-empty list of platforms like ["linux/amd64", "linux/arm64"]');
+  expect(() => normalizeOptions({ platforms: 'linux/amd64' as never })).toThrow(
+    'option "platforms" (got "linux/amd64"): a non-empty list of platforms like ["linux/amd64", "linux/arm64"]',
+  );
   expect(() => normalizeOptions({ buildImageTargetName: 'build image' })).toThrow('option "buildImageTargetName" (got "build image")');
-  expect(() => normalizeOptions({ pushTargetName: 'build-image' })).toThrow('the target names must differ (got build-binaries, build-image, build-image, test)');
+  expect(() => normalizeOptions({ pushTargetName: 'build-image' })).toThrow(
+    'the target names must differ (got build-binaries, build-image, build-image, test)',
+  );
   expect(() => normalizeOptions({ registry: '' })).toThrow('option "registry" (got ""): a non-empty string');
 });

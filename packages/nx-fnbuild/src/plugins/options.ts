@@ -27,7 +27,17 @@ export interface FnbuildPluginOptions {
 type TargetNames = 'buildBinariesTargetName' | 'buildImageTargetName' | 'pushTargetName' | 'testTargetName';
 export type NormalizedOptions = Required<Pick<FnbuildPluginOptions, TargetNames>> & Omit<FnbuildPluginOptions, TargetNames>;
 
-const KNOWN = ['buildBinariesTargetName', 'buildImageTargetName', 'pushTargetName', 'testTargetName', 'platforms', 'imagePlatforms', 'registry', 'baseImage', 'ldflags'];
+const KNOWN = [
+  'buildBinariesTargetName',
+  'buildImageTargetName',
+  'pushTargetName',
+  'testTargetName',
+  'platforms',
+  'imagePlatforms',
+  'registry',
+  'baseImage',
+  'ldflags',
+];
 const TARGET_NAME = /^[A-Za-z0-9][A-Za-z0-9:._-]*$/;
 
 function fail(message: string): never {
@@ -42,7 +52,8 @@ export function normalizeOptions(raw: FnbuildPluginOptions | undefined): Normali
   if (unknown.length) fail(`unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `"${k}"`).join(', ')}; valid options: ${KNOWN.join(', ')}`);
   const name = (key: string, dflt: string): string => {
     const v = o[key] ?? dflt;
-    if (typeof v !== 'string' || !TARGET_NAME.test(v)) fail(`option "${key}" (got ${JSON.stringify(v)}): a target name is letters, digits, ":", ".", "_" or "-"`);
+    if (typeof v !== 'string' || !TARGET_NAME.test(v))
+      fail(`option "${key}" (got ${JSON.stringify(v)}): a target name is letters, digits, ":", ".", "_" or "-"`);
     return v;
   };
   const list = (key: string): string[] | undefined => {

@@ -6,7 +6,18 @@ import { normalizeOptions } from './options';
 import type { PlannedProject } from './projects';
 import { buildListInputs, goInputs, goTargets, GIT_RUNTIME, testPatterns } from './targets';
 
-const facts = (over: Partial<ModuleFacts>): ModuleFacts => ({ dir: '.', path: 'example.com/x', rootIsMain: false, cmdMains: [], rootHasGo: false, subDirs: [], projectJson: {}, functions: {}, replaces: [], ...over });
+const facts = (over: Partial<ModuleFacts>): ModuleFacts => ({
+  dir: '.',
+  path: 'example.com/x',
+  rootIsMain: false,
+  cmdMains: [],
+  rootHasGo: false,
+  subDirs: [],
+  projectJson: {},
+  functions: {},
+  replaces: [],
+  ...over,
+});
 const project = (root: string, name: string, module: ModuleFacts, projectType: PlannedProject['projectType'] = 'application'): PlannedProject => ({
   root,
   name,
@@ -18,7 +29,14 @@ const project = (root: string, name: string, module: ModuleFacts, projectType: P
 const ctx = { depsInput: '^default', exec: 'npx' };
 
 const hello = facts({ dir: 'apps/hello', path: 'example.com/demo', cmdMains: ['apps/hello/cmd/client', 'apps/hello/cmd/server'], subDirs: ['internal'] });
-const api = facts({ dir: 'platform/services/api', path: 'example.com/api', rootIsMain: true, rootHasGo: true, workFile: 'platform/go.work', replaces: ['platform/libs/shared'] });
+const api = facts({
+  dir: 'platform/services/api',
+  path: 'example.com/api',
+  rootIsMain: true,
+  rootHasGo: true,
+  workFile: 'platform/go.work',
+  replaces: ['platform/libs/shared'],
+});
 
 const BUILD_ENV = [{ env: 'GOFLAGS' }, { env: 'GOEXPERIMENT' }, { env: 'GOFIPS140' }, { env: 'GOTOOLCHAIN' }, { env: 'GOWORK' }];
 
@@ -56,7 +74,12 @@ test('a module of a go.work: the go.work, its sum and every go.mod/go.sum it joi
 test('images record the commit and SOURCE_DATE_EPOCH; binaries do only when their ldflags use git or env templates', () => {
   const p = project('apps/hello/cmd/server', 'server', hello);
   const tail = (inputs: unknown[]) => inputs.slice(inputs.findIndex((i) => JSON.stringify(i) === '{"runtime":"go version"}'));
-  expect(tail(goInputs(p, '^default', undefined, true))).toEqual([{ runtime: 'go version' }, ...BUILD_ENV, { env: 'SOURCE_DATE_EPOCH' }, { runtime: GIT_RUNTIME }]);
+  expect(tail(goInputs(p, '^default', undefined, true))).toEqual([
+    { runtime: 'go version' },
+    ...BUILD_ENV,
+    { env: 'SOURCE_DATE_EPOCH' },
+    { runtime: GIT_RUNTIME },
+  ]);
   expect(tail(goInputs(p, '^default', '-s -w', false))).toEqual([{ runtime: 'go version' }, ...BUILD_ENV]);
   expect(tail(goInputs(p, '^default', '-X main.version={version} -X main.key={env.KEY}', false))).toEqual([
     { runtime: 'go version' },
@@ -64,13 +87,27 @@ test('images record the commit and SOURCE_DATE_EPOCH; binaries do only when thei
     { env: 'KEY' },
     { runtime: GIT_RUNTIME },
   ]);
-  expect(tail(goInputs(p, '^default', '-X main.date={date}', false))).toEqual([{ runtime: 'go version' }, ...BUILD_ENV, { env: 'SOURCE_DATE_EPOCH' }, { runtime: GIT_RUNTIME }]);
+  expect(tail(goInputs(p, '^default', '-X main.date={date}', false))).toEqual([
+    { runtime: 'go version' },
+    ...BUILD_ENV,
+    { env: 'SOURCE_DATE_EPOCH' },
+    { runtime: GIT_RUNTIME },
+  ]);
 });
 
 test('an application: build-binaries, build-image, push (not cached, after build-image) and test, each described', () => {
-  const t = goTargets(project('apps/hello/cmd/server', 'server', hello), normalizeOptions({ platforms: ['linux/amd64', 'linux/arm64'], registry: 'ghcr.io/acme', baseImage: 'alpine:3' }), ctx);
+  const t = goTargets(
+    project('apps/hello/cmd/server', 'server', hello),
+    normalizeOptions({ platforms: ['linux/amd64', 'linux/arm64'], registry: 'ghcr.io/acme', baseImage: 'alpine:3' }),
+    ctx,
+  );
   expect(Object.keys(t)).toEqual(['build-binaries', 'build-image', 'push', 'test']);
-  expect(t['build-binaries']).toMatchObject({ executor: 'nx-fnbuild:build-binaries', cache: true, outputs: ['{projectRoot}/bin'], options: { platforms: ['linux/amd64', 'linux/arm64'] } });
+  expect(t['build-binaries']).toMatchObject({
+    executor: 'nx-fnbuild:build-binaries',
+    cache: true,
+    outputs: ['{projectRoot}/bin'],
+    options: { platforms: ['linux/amd64', 'linux/arm64'] },
+  });
   // FUNC_NAME turns any application into a function build.
   expect(t['build-binaries'].inputs?.at(-1)).toEqual({ env: 'FUNC_NAME' });
   expect(t['build-image'].inputs?.at(-1)).toEqual({ env: 'FUNC_NAME' });
@@ -81,7 +118,9 @@ test('an application: build-binaries, build-image, push (not cached, after build
     outputs: ['{workspaceRoot}/dist/images/server', '{workspaceRoot}/dist/images/server.spdx.json'],
     options: { platforms: ['linux/amd64', 'linux/arm64'], baseImage: 'alpine:3' },
   });
-  expect(t.push).toEqual(expect.objectContaining({ executor: 'nx-fnbuild:push', cache: false, dependsOn: ['build-image'], options: { repository: 'ghcr.io/acme/server' } }));
+  expect(t.push).toEqual(
+    expect.objectContaining({ executor: 'nx-fnbuild:push', cache: false, dependsOn: ['build-image'], options: { repository: 'ghcr.io/acme/server' } }),
+  );
   expect(t.push.inputs).toBeUndefined();
   expect(t.test).toMatchObject({ executor: 'nx:run-commands', cache: true, options: { command: 'go test ./...', cwd: '{projectRoot}' } });
   for (const [name, target] of Object.entries(t)) {
@@ -92,7 +131,11 @@ test('an application: build-binaries, build-image, push (not cached, after build
 });
 
 test('renamed targets: push depends on the renamed image target and names it as its build target', () => {
-  const t = goTargets(project('svc', 'svc', facts({ dir: 'svc', rootIsMain: true })), normalizeOptions({ buildImageTargetName: 'image', pushTargetName: 'publish', testTargetName: 'go-test' }), ctx);
+  const t = goTargets(
+    project('svc', 'svc', facts({ dir: 'svc', rootIsMain: true })),
+    normalizeOptions({ buildImageTargetName: 'image', pushTargetName: 'publish', testTargetName: 'go-test' }),
+    ctx,
+  );
   expect(Object.keys(t)).toEqual(['build-binaries', 'image', 'publish', 'go-test']);
   expect(t.publish).toMatchObject({ dependsOn: ['image'], options: { buildTarget: 'image' } });
 });
@@ -107,7 +150,7 @@ test('a library has only test; a module whose commands are projects tests only i
   expect(test.inputs).toEqual(expect.arrayContaining([{ env: 'CGO_ENABLED' }, { env: 'GOOS' }, { env: 'GOARCH' }]));
 });
 
-test('a function: the image follows func.yaml\'s name (slashes kept), else the project name; described as a function', () => {
+test("a function: the image follows func.yaml's name (slashes kept), else the project name; described as a function", () => {
   const fns = facts({ dir: 'fns', functions: { 'fns/functions/hello': 'team/hello', 'fns/functions/broken': null } });
   const t = goTargets(project('fns/functions/hello', 'hello', fns), normalizeOptions({ registry: 'ghcr.io/acme' }), ctx);
   expect(Object.keys(t)).toEqual(['build-binaries', 'build-image', 'push', 'test']);

@@ -39,7 +39,14 @@ export function buildListInputs(p: PlannedProject): string[] {
 
 /** The inputs of a build: the project's sources (not its binaries or tests), its dependencies', the build list, the toolchain and the env that changes a build. */
 export function goInputs(p: PlannedProject, depsInput: string, ldflags: string | undefined, image: boolean): Input[] {
-  const inputs: Input[] = ['{projectRoot}/**/*', '!{projectRoot}/bin/**/*', '!{projectRoot}/**/*_test.go', depsInput, ...buildListInputs(p), { runtime: 'go version' }];
+  const inputs: Input[] = [
+    '{projectRoot}/**/*',
+    '!{projectRoot}/bin/**/*',
+    '!{projectRoot}/**/*_test.go',
+    depsInput,
+    ...buildListInputs(p),
+    { runtime: 'go version' },
+  ];
   // The core's one list of the environment that changes a build.
   const env = new Set<string>(BUILD_ENV);
   if (image || (ldflags && /\{date\}/.test(ldflags))) env.add('SOURCE_DATE_EPOCH');
@@ -136,7 +143,11 @@ export function goTargets(p: PlannedProject, o: NormalizedOptions, ctx: TargetCo
     cache: true,
     inputs: [...goInputs(p, ctx.depsInput, o.ldflags, true), FUNC_NAME_INPUT],
     outputs: [`{workspaceRoot}/${image}`, `{workspaceRoot}/${image}.spdx.json`],
-    options: { ...(o.imagePlatforms && { platforms: o.imagePlatforms }), ...(o.baseImage && { baseImage: o.baseImage }), ...(o.ldflags && { ldflags: o.ldflags }) },
+    options: {
+      ...(o.imagePlatforms && { platforms: o.imagePlatforms }),
+      ...(o.baseImage && { baseImage: o.baseImage }),
+      ...(o.ldflags && { ldflags: o.ldflags }),
+    },
     metadata: {
       technologies,
       description: `Build the OCI image ${imageName} (${imagePlatforms}) of the Go ${what} without a container daemon into ${image}, with an SPDX SBOM beside it`,
@@ -147,7 +158,10 @@ export function goTargets(p: PlannedProject, o: NormalizedOptions, ctx: TargetCo
     executor: 'nx-fnbuild:push',
     cache: false,
     dependsOn: [o.buildImageTargetName],
-    options: { ...(o.registry && { repository: `${o.registry}/${imageName}` }), ...(o.buildImageTargetName !== 'build-image' && { buildTarget: o.buildImageTargetName }) },
+    options: {
+      ...(o.registry && { repository: `${o.registry}/${imageName}` }),
+      ...(o.buildImageTargetName !== 'build-image' && { buildTarget: o.buildImageTargetName }),
+    },
     metadata: {
       technologies,
       description: `Push the image ${imageName} to ${o.registry ? `${o.registry}/${imageName}` : '$NX_FNBUILD_REGISTRY/' + imageName} (blobs first, tags last; never cached)`,

@@ -18,13 +18,23 @@ export function resolveTokens(options: Record<string, unknown>, context: Executo
   const project = context.projectName ? context.projectsConfigurations?.projects[context.projectName] : undefined;
   const replace = (v: unknown): unknown =>
     typeof v === 'string'
-      ? v.split('{projectRoot}').join(project?.root ?? '.').split('{workspaceRoot}').join(context.root).split('{projectName}').join(context.projectName ?? '')
+      ? v
+          .split('{projectRoot}')
+          .join(project?.root ?? '.')
+          .split('{workspaceRoot}')
+          .join(context.root)
+          .split('{projectName}')
+          .join(context.projectName ?? '')
       : Array.isArray(v)
         ? v.map(replace)
         : v && typeof v === 'object'
           ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, replace(x)]))
           : v;
-  const out = Object.fromEntries(Object.entries(options).filter(([k]) => !k.startsWith('__')).map(([k, v]) => [k, replace(v)]));
+  const out = Object.fromEntries(
+    Object.entries(options)
+      .filter(([k]) => !k.startsWith('__'))
+      .map(([k, v]) => [k, replace(v)]),
+  );
   // Nx keeps --version for itself, so the command line says --build-version.
   if ('buildVersion' in out) {
     out.version = out.buildVersion;

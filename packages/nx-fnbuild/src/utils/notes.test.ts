@@ -49,7 +49,7 @@ describe('executorNotes', () => {
     expect(warning).not.toContain('credential');
   });
 
-  it('no warning once the target has an ls-remote runtime input (the one suggested, or the user\'s own)', () => {
+  it("no warning once the target has an ls-remote runtime input (the one suggested, or the user's own)", () => {
     expect(notes(branch, contextWith(['default', lsRemoteInput(branch)]))).toHaveLength(1);
     expect(notes(branch, contextWith([{ runtime: 'git ls-remote origin main | cut -f1' }]))).toHaveLength(1);
     expect(notes(branch, contextWith([{ runtime: 'date +%F' }]))).toHaveLength(2);
@@ -66,7 +66,11 @@ describe('executorNotes', () => {
   it('pins written into func.yaml come after the source, relative to the workspace; the Nx warning last', () => {
     const pinned: FuncYamlPins = { path: '/ws/apps/hello-fn/func.yaml', fields: { runtime: 'go1.26' } };
     const lines = executorNotes({ source: branch, pinned }, contextWith());
-    expect(lines.slice(0, 3)).toEqual([`source https://git.example.com/fns.git main → ${commit}`, 'apps/hello-fn/func.yaml: pinned runtime: go1.26', 'Commit func.yaml to keep them; edit them to upgrade.']);
+    expect(lines.slice(0, 3)).toEqual([
+      `source https://git.example.com/fns.git main → ${commit}`,
+      'apps/hello-fn/func.yaml: pinned runtime: go1.26',
+      'Commit func.yaml to keep them; edit them to upgrade.',
+    ]);
     expect(lines).toHaveLength(4);
     expect(lines[3]).toMatch(/^warning: revision "main" is a branch/);
     expect(executorNotes({ pinned }, contextWith())).toHaveLength(2);

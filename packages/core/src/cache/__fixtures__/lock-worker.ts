@@ -29,7 +29,10 @@ async function main(): Promise<void> {
     }
     await new Promise((r) => setTimeout(r, Number(dwell)));
     // The lock must still be ours at the end: nobody took it over from a live owner.
-    const mine = await fs.readFile(path, 'utf8').then((t) => (JSON.parse(t) as { pid: number }).pid === process.pid, () => false);
+    const mine = await fs.readFile(path, 'utf8').then(
+      (t) => (JSON.parse(t) as { pid: number }).pid === process.pid,
+      () => false,
+    );
     say('held', mine ? 'intact' : 'lost');
   } finally {
     await lock.release();

@@ -30,7 +30,10 @@ export function tempDir(label: string): string {
 }
 
 /** `tar -tvf` lines as { mode, owner, size, date, time, name, link? }. */
-export function tarListing(file: string, extra: readonly string[] = []): { mode: string; owner: string; size: number; when: string; name: string; link?: string }[] {
+export function tarListing(
+  file: string,
+  extra: readonly string[] = [],
+): { mode: string; owner: string; size: number; when: string; name: string; link?: string }[] {
   const out = run('tar', [...extra, '--full-time', '-tvf', file], { env: { ...process.env, TZ: 'UTC', LC_ALL: 'C' } }).stdout;
   return out
     .split('\n')

@@ -18,7 +18,9 @@ export default async function buildBinariesExecutor(options: Record<string, unkn
       }),
     );
     for (const line of executorNotes(r, context)) process.stdout.write(`${line}\n`);
-    process.stdout.write(`\n${r.artifacts.length} binaries (${r.built} built, ${r.cached} cached) in ${formatMs(performance.now() - started)} → ${r.outputPath}\n`);
+    process.stdout.write(
+      `\n${r.artifacts.length} binaries (${r.built} built, ${r.cached} cached) in ${formatMs(performance.now() - started)} → ${r.outputPath}\n`,
+    );
     return { success: true };
   } catch (err) {
     reportFailure(err);

@@ -29,7 +29,9 @@ export default async function pushExecutor(options: Record<string, unknown>, con
       for (const r of img.refs) process.stdout.write(`${r.repository}:${r.tag}@${r.digest}\n`);
       for (const sbom of img.sboms) process.stdout.write(`${sbom.repository}:${sbom.tag}@${sbom.digest} (SBOM)\n`);
       const b = img.blobs;
-      process.stdout.write(`  blobs: ${b.uploaded} uploaded, ${b.mounted} mounted, ${b.exists} already there${img.unchanged.length ? `; unchanged in ${img.unchanged.join(', ')}` : ''}\n`);
+      process.stdout.write(
+        `  blobs: ${b.uploaded} uploaded, ${b.mounted} mounted, ${b.exists} already there${img.unchanged.length ? `; unchanged in ${img.unchanged.join(', ')}` : ''}\n`,
+      );
     }
     process.stdout.write(`pushed in ${formatMs(performance.now() - started)}\n`);
     return { success: true };

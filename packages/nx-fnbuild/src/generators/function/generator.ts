@@ -15,7 +15,11 @@ export interface FunctionOptions {
   skipFormat?: boolean;
 }
 
-const GO_KEYWORDS = new Set('break case chan const continue default defer else fallthrough for func go goto if import interface map package range return select struct switch type var'.split(' '));
+const GO_KEYWORDS = new Set(
+  'break case chan const continue default defer else fallthrough for func go goto if import interface map package range return select struct switch type var'.split(
+    ' ',
+  ),
+);
 
 /** The function's Go package: named after its folder, never main (that would make it a command) nor a keyword. */
 export function functionPackageName(dir: string): string {
@@ -30,7 +34,8 @@ export function functionPackageName(dir: string): string {
 export async function functionGenerator(tree: Tree, options: FunctionOptions): Promise<void> {
   const dir = normalizeDirectory(options.directory ?? options.name);
   const functionName = options.functionName ?? 'Handle';
-  if (!/^[A-Z][A-Za-z0-9_]*$/.test(functionName)) throw new Error(`functionName "${functionName}" must be an exported Go identifier (starting with an upper-case letter), e.g. Handle`);
+  if (!/^[A-Z][A-Za-z0-9_]*$/.test(functionName))
+    throw new Error(`functionName "${functionName}" must be an exported Go identifier (starting with an upper-case letter), e.g. Handle`);
   const yaml = funcYaml(options.name);
   try {
     parseFuncYaml(yaml, `${dir}/${FUNC_YAML}`);
@@ -39,7 +44,8 @@ export async function functionGenerator(tree: Tree, options: FunctionOptions): P
   }
   const place = placementFor(tree, dir);
   if (place.module && options.module) throw new Error(`--module only applies to a new module; ${dir} is a package of ${place.module.path}`);
-  if (tree.exists(dir) && tree.children(dir).some((f) => f === FUNC_YAML || f.endsWith('.go'))) throw new Error(`${dir} already holds Go code or a func.yaml: a function gets a folder of its own`);
+  if (tree.exists(dir) && tree.children(dir).some((f) => f === FUNC_YAML || f.endsWith('.go')))
+    throw new Error(`${dir} already holds Go code or a func.yaml: a function gets a folder of its own`);
   if (!place.module) await createModule(tree, place, options.module);
   const pkg = functionPackageName(dir);
   tree.write(`${dir}/${FUNC_YAML}`, yaml);
