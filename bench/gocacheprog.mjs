@@ -8,7 +8,7 @@
 // and a no-op build, plain vs through the program. Compile actions are counted from `go build -x`.
 // The remote is a folder (no network; --latency-ms adds a delay per remote call to stand in
 // for one), or with --nginx Debian's nginx with WebDAV PUT on loopback spoken to as a Bazel
-// HTTP cache by the project's own client (cache/remote-config.js in dist, or the module
+// HTTP cache by the project's own client (remote/config.js in dist, or the module
 // named by BENCH_REMOTE_CONFIG). Prints figures and ratios; asserts nothing.
 //
 //   node bench/gocacheprog.mjs [--runs 3] [--platforms linux/amd64,linux/arm64] [--latency-ms 0] [--nginx] [--verbose]
@@ -51,7 +51,7 @@ const remote = {
   stats: () => stats,
 };
 const url = process.env.BENCH_REMOTE_URL;
-const http = url && require(process.env.BENCH_REMOTE_CONFIG || ${JSON.stringify(join(repo, 'packages/core/dist/cache/remote-config.js'))}).remoteCacheFrom({ env: { NX_FNBUILD_REMOTE_CACHE: url } });
+const http = url && require(process.env.BENCH_REMOTE_CONFIG || ${JSON.stringify(join(repo, 'packages/core/dist/remote/config.js'))}).remoteCacheFrom({ env: { NX_FNBUILD_REMOTE_CACHE: url } });
 goCacheProgramOnStdio(() => (http ? { remote: http, mode: 'read-write' } : root ? { remote, mode: 'read-write' } : undefined)).then((code) => process.stdout.write('', () => process.exit(code)));
 `;
 

@@ -11,8 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exec, fmt, freePort, median, repo, startRegistry, time } from './lib.mjs';
 
-const { HttpRemoteCache } = await import(join(repo, 'packages/core/dist/cache/remote-http.js'));
-const { OciRemoteCache } = await import(join(repo, 'packages/core/dist/cache/remote-oci.js'));
+const { HttpRemoteCache } = await import(join(repo, 'packages/core/dist/remote/http.js'));
+const { OciRemoteCache } = await import(join(repo, 'packages/core/dist/remote/oci.js'));
 const { sha256File } = await import(join(repo, 'packages/core/dist/util/hash.js'));
 
 const runs = 5;

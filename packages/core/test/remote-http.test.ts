@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RemoteCacheError, type RemoteCache } from '../src/cache/remote';
-import { remoteCacheFrom } from '../src/cache/remote-config';
-import { HttpRemoteCache } from '../src/cache/remote-http';
+import { remoteCacheFrom } from '../src/remote/config';
+import { HttpRemoteCache } from '../src/remote/http';
 import { sha256, sha256Hex } from '../src/util/hash';
 import {
   closedPort,

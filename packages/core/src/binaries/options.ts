@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { parsePlatform } from '../platform/platform';
 import { functionSettings } from '../functions/function';
 import { FnbuildError } from '../util/errors';
-import { remoteCacheOption } from '../cache/remote-option';
+import { remoteCacheOption } from '../remote/option';
 
 /** A comma-separated string (as `--platforms=a,b` arrives from a command line) or a list. */
 export const list = <T extends z.ZodTypeAny>(item: T) =>

@@ -23,7 +23,7 @@ export interface GoCacheProgramOptions {
 const UPLOAD_DEADLINE_MS = 60_000;
 
 /**
- * Until the remote tiers (cache/remote-config.ts) are wired in, a configured remote is
+ * Until the remote tiers (remote/config.ts) are wired in, a configured remote is
  * reported and Go's cache stays local: never a failure.
  */
 const notWired: RemoteOpener = (env) => {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { list } from '../binaries/options';
-import { remoteCacheOption } from '../cache/remote-option';
+import { remoteCacheOption } from '../remote/option';
 
 export const pushOptionsSchema = z
   .object({

@@ -18,7 +18,7 @@ import {
   type RemoteCache,
   type RemoteStats,
   type RemoteTimeouts,
-} from './remote';
+} from '../cache/remote';
 
 export interface HttpRemoteOptions {
   /** `http(s)://[user:password@]host[:port]/prefix`; the userinfo becomes Basic auth. */

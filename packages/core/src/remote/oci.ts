@@ -17,7 +17,7 @@ import {
   type RemoteCache,
   type RemoteStats,
   type RemoteTimeouts,
-} from './remote';
+} from '../cache/remote';
 
 export interface OciRemoteOptions {
   /** `oci://<registry>/<repository>`. */

@@ -1,8 +1,8 @@
 import { buildBinariesOptionsSchema, parseOptions } from '../binaries/options';
 import { FnbuildError } from '../util/errors';
-import { remoteCacheFrom, remoteCacheModeFrom } from './remote-config';
-import { HttpRemoteCache } from './remote-http';
-import { OciRemoteCache } from './remote-oci';
+import { remoteCacheFrom, remoteCacheModeFrom } from './config';
+import { HttpRemoteCache } from './http';
+import { OciRemoteCache } from './oci';
 
 function failure(fn: () => unknown): FnbuildError {
   try {

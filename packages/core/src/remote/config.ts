@@ -1,7 +1,7 @@
 import { FnbuildError } from '../util/errors';
-import type { RemoteCache, RemoteCacheMode, RemoteTimeouts } from './remote';
-import { HttpRemoteCache, parseHeader, redactUrl } from './remote-http';
-import { OciRemoteCache } from './remote-oci';
+import type { RemoteCache, RemoteCacheMode, RemoteTimeouts } from '../cache/remote';
+import { HttpRemoteCache, parseHeader, redactUrl } from './http';
+import { OciRemoteCache } from './oci';
 
 type Env = Record<string, string | undefined>;
 
