@@ -65,7 +65,7 @@ export async function resolveTargets(
   specs?: TargetSpec[],
   opts: { allowNone?: boolean } = {},
 ): Promise<Target[]> {
-  if (specs && specs.length) {
+  if (specs?.length) {
     const seen = new Set<string>();
     return Promise.all(
       specs.map(async (s) => {
