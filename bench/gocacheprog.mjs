@@ -81,7 +81,13 @@ http { access_log off; client_body_temp_path ${dir}/body; proxy_temp_path ${dir}
         () => false,
       )
     )
-      return { url: `http://127.0.0.1:${port}/cache`, stop: () => (child.kill(), rmSync(dir, { recursive: true, force: true })) };
+      return {
+        url: `http://127.0.0.1:${port}/cache`,
+        stop: () => {
+          child.kill();
+          rmSync(dir, { recursive: true, force: true });
+        },
+      };
     await new Promise((r) => setTimeout(r, 100));
   }
   child.kill();

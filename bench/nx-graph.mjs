@@ -115,9 +115,19 @@ try {
 
   writeFileSync(join(root, 'nx.json'), nxJson(true));
   const projects = (await nx('show', 'projects')).trim().split('\n').length;
-  rows.push(await measure('nx show projects, cold (no graph cache, no plugin memos)', () => (clearGraphCaches(), time(() => nx('show', 'projects')))));
+  rows.push(
+    await measure('nx show projects, cold (no graph cache, no plugin memos)', () => {
+      clearGraphCaches();
+      return time(() => nx('show', 'projects'));
+    }),
+  );
   rows.push(await measure('nx show projects, warm', () => time(() => nx('show', 'projects'))));
-  rows.push(await measure('nx graph --file, cold', () => (clearGraphCaches(), time(() => nx('graph', '--file=.nx/g.json')))));
+  rows.push(
+    await measure('nx graph --file, cold', () => {
+      clearGraphCaches();
+      return time(() => nx('graph', '--file=.nx/g.json'));
+    }),
+  );
   rows.push(await measure('nx graph --file, warm', () => time(() => nx('graph', '--file=.nx/g.json'))));
   let edit = 0;
   rows.push(

@@ -29,7 +29,7 @@ describe('a syntax error in cmd/server/main.go', () => {
   beforeAll(async () => {
     expectSuccess(await build(), 'the build before the error');
     original = await fs.readFile(ws.projectPath(file), 'utf8');
-    line = original.split('\n').findIndex((l) => l === '\tflag.Parse()') + 1;
+    line = original.split('\n').indexOf('\tflag.Parse()') + 1;
     expect(line).toBeGreaterThan(0);
   }, 5 * 60_000);
 

@@ -237,7 +237,10 @@ export async function startTrickleServer(everyMs = 100): Promise<SilentServer> {
     res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': String(1 << 30) });
     const timer = setInterval(() => res.write(Buffer.from('x')), everyMs);
     timers.add(timer);
-    res.on('close', () => (clearInterval(timer), timers.delete(timer)));
+    res.on('close', () => {
+      clearInterval(timer);
+      timers.delete(timer);
+    });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const { port } = server.address() as AddressInfo;

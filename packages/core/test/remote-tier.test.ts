@@ -264,14 +264,20 @@ test("local kinds (default: 'modules', whose work fills GOMODCACHE) are never lo
     id: 'm',
     label: 'modules x',
     key: async () => sha256Hex('modules x'),
-    run: async () => (runs.push('modules'), { data: { n: 1 } }),
+    run: async () => {
+      runs.push('modules');
+      return { data: { n: 1 } };
+    },
   };
   const compile: Node<{ n: number }> = {
     kind: 'compile',
     id: 'c',
     label: 'compile x',
     key: async () => sha256Hex('compile x'),
-    run: async () => (runs.push('compile'), { data: { n: 2 } }),
+    run: async () => {
+      runs.push('compile');
+      return { data: { n: 2 } };
+    },
   };
   await tier.run(modules);
   await tier.run(compile);

@@ -86,10 +86,15 @@ function fnbuild(outDir: string): Cli {
       const deadline = setTimeout(() => reject(new Error(`no line matching ${re} within 120s:\n${text}`)), 120_000);
       const check = () => {
         const hit = text.split('\n').find((l) => re.test(l));
-        if (hit !== undefined) return (clearTimeout(deadline), resolve(hit));
-        if (child.exitCode !== null || child.signalCode !== null)
-          return (clearTimeout(deadline), reject(new Error(`exited without a line matching ${re}:\n${text}`)));
-        listeners.push(check);
+        if (hit !== undefined) {
+          clearTimeout(deadline);
+          resolve(hit);
+        } else if (child.exitCode !== null || child.signalCode !== null) {
+          clearTimeout(deadline);
+          reject(new Error(`exited without a line matching ${re}:\n${text}`));
+        } else {
+          listeners.push(check);
+        }
       };
       check();
     });

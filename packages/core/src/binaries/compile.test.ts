@@ -109,7 +109,7 @@ describe('compile key', () => {
     expect([n.kind, n.id, n.label]).toEqual(['compile', 'compile ./cmd/app linux/arm/v7', 'compile app linux/arm/v7']);
   });
 
-  const changes: [string, (i: Inputs) => Inputs | void][] = [
+  const changes: [string, (i: Inputs) => Inputs | undefined][] = [
     ["a Go file's content (same size)", (i) => void writeFileSync(join(i.dir, 'cmd', 'app', 'main.go'), 'package main\n\nfunc main() { println("v2") }\n')],
     ["an embedded file's content", (i) => void writeFileSync(join(i.dir, 'internal', 'greeting', 'greeting.txt'), 'hullo\n')],
     [

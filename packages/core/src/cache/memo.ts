@@ -1,4 +1,4 @@
-import { promises as fs } from 'node:fs';
+import { type Dirent, promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import type { StatMemo } from './stat-memo';
 import type { Store } from './store';
@@ -18,7 +18,7 @@ export interface DirSnapshot {
 export type WatchedDir = string | { dir: string; filesOnly: true };
 
 export async function snapshotDir(dir: string, memo: StatMemo, filesOnly = false): Promise<DirSnapshot> {
-  let dirents;
+  let dirents: Dirent[];
   try {
     dirents = await fs.readdir(dir, { withFileTypes: true });
   } catch {

@@ -72,6 +72,7 @@ describe('StatMemo', () => {
     const old = Date.now() / 1000 - 3600;
     utimesSync(f, old, old); // mtime an hour ago (ctime is now: the entry must be hashed after both)
     const st = statSync(f, { bigint: true });
+    // biome-ignore lint/complexity/useMathMinMax: the operands are bigints, which Math.max does not take
     const newest = Number((st.mtimeNs > st.ctimeNs ? st.mtimeNs : st.ctimeNs) / 1_000_000n);
     const memo = await StatMemo.load(memoFileWithEntry(f, FAKE, newest + 5000));
     // The memo answers from the entry, which proves no read happened (the content hashes differently).

@@ -1,4 +1,4 @@
-import { promises as fs } from 'node:fs';
+import { type BigIntStats, promises as fs } from 'node:fs';
 import { sha256File, type Digest } from '../util/hash';
 import { readJsonIfExists, writeFileAtomic } from '../util/fs-atomic';
 
@@ -62,7 +62,7 @@ export class StatMemo {
   }
 
   private async compute(path: string): Promise<FileDigest | undefined> {
-    let st;
+    let st: BigIntStats;
     try {
       st = await fs.stat(path, { bigint: true });
     } catch (err) {

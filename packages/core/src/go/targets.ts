@@ -1,4 +1,4 @@
-import { promises as fs } from 'node:fs';
+import { type Dirent, promises as fs } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { validatedMemo } from '../cache/memo';
 import type { Store } from '../cache/store';
@@ -34,7 +34,7 @@ export async function packageDirsUnder(dir: string): Promise<string[]> {
 }
 
 async function subdirs(dir: string): Promise<string[]> {
-  let entries;
+  let entries: Dirent[];
   try {
     entries = await fs.readdir(dir, { withFileTypes: true });
   } catch {
@@ -65,7 +65,7 @@ export async function resolveTargets(
   specs?: TargetSpec[],
   opts: { allowNone?: boolean } = {},
 ): Promise<Target[]> {
-  if (specs && specs.length) {
+  if (specs?.length) {
     const seen = new Set<string>();
     return Promise.all(
       specs.map(async (s) => {

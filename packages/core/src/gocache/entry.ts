@@ -25,7 +25,7 @@ export function decodeEntry(bytes: Uint8Array): GoEntry | undefined {
     return undefined;
   }
   const r = raw as { v?: unknown; outputId?: unknown; size?: unknown; time?: unknown } | null;
-  if (!r || r.v !== 1 || typeof r.outputId !== 'string' || !HEX64.test(r.outputId)) return undefined;
+  if (r?.v !== 1 || typeof r.outputId !== 'string' || !HEX64.test(r.outputId)) return undefined;
   if (typeof r.size !== 'number' || !Number.isSafeInteger(r.size) || r.size < 0) return undefined;
   const time = typeof r.time === 'string' ? new Date(r.time) : new Date(NaN);
   return { outputId: r.outputId, size: r.size, time: Number.isNaN(time.getTime()) ? new Date() : time };

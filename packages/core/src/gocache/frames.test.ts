@@ -9,7 +9,7 @@ const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 /** What cmd/go writes (cache/prog.go writeToChild): the JSON object, a newline from the encoder, one more, then `"<base64 body>"\n` for a put. */
 function frame(req: Record<string, unknown>, body?: Buffer): Buffer {
   const head = JSON.stringify(req) + '\n' + '\n';
-  return Buffer.from(body && body.length ? head + `"${body.toString('base64')}"\n` : head);
+  return Buffer.from(body?.length ? head + `"${body.toString('base64')}"\n` : head);
 }
 
 function readAll(bytes: Buffer, chunkSize = bytes.length): GoCacheRequest[] {

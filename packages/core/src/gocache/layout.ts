@@ -41,7 +41,7 @@ export function readLocal(layout: GoCacheLayout, actionId: string): GoEntry | un
   if (!st) return undefined;
   const entry = decodeEntry(readFileSync(path));
   const out = entry && statSync(outputPath(layout, entry.outputId), { throwIfNoEntry: false });
-  if (!entry || !out || !out.isFile() || out.size !== entry.size) return undefined;
+  if (!entry || !out?.isFile() || out.size !== entry.size) return undefined;
   touch(path, st.mtimeMs);
   touch(outputPath(layout, entry.outputId), out.mtimeMs);
   return entry;

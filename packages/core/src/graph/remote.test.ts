@@ -25,7 +25,10 @@ test("a node fetched from the remote is reported and printed as 'remote', a loca
   const print = consoleReporter((l) => lines.push(l));
   let remote = true;
   const inner: Runner = { run: async <T>(_node: Node<T>) => ({ data: undefined as T, files: {}, cached: true, ...(remote ? { remote: true } : {}), ms: 5 }) };
-  const runner = reportingRunner(inner, (e) => (events.push(e), print(e)));
+  const runner = reportingRunner(inner, (e) => {
+    events.push(e);
+    print(e);
+  });
   const node: Node<void> = { kind: 'compile', id: 'c', label: 'compile server linux/amd64', run: async () => ({ data: undefined }) };
   await runner.run(node);
   remote = false;

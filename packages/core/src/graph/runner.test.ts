@@ -75,7 +75,10 @@ describe('buildRunner', () => {
     const cachedNode: Node<string> = { kind: 'compile', id: 'hit', label: 'hit', key: async () => hitKey, run: jest.fn() };
     const pSlow = runner.run(slow);
     await sleep(10);
-    const hit = await runner.run(cachedNode).then((o) => (order.push('hit done'), o));
+    const hit = await runner.run(cachedNode).then((o) => {
+      order.push('hit done');
+      return o;
+    });
     await pSlow;
     expect(order).toEqual(['hit done', 'slow done']);
     expect(hit).toMatchObject({ cached: true, data: 'from cache' });
@@ -147,7 +150,10 @@ describe("before: a node's prerequisites", () => {
     id,
     label: id,
     key: async () => `${K.slice(0, 62)}${id.padStart(2, '0')}`,
-    run: async () => (ran.push(id), { data: id }),
+    run: async () => {
+      ran.push(id);
+      return { data: id };
+    },
   });
 
   test('run before the node only when it has to run, through the same runner, without holding its slot', async () => {

@@ -58,7 +58,13 @@ test('a miss runs under the key’s lock, held until the entry is recorded; a hi
   const lockPath = store.lockPath(K1);
   let lockedDuringRun = false;
   const n = node(K1, log, 'a');
-  const spy: Node<string> = { ...n, run: async (s) => ((lockedDuringRun = existsSync(lockPath)), n.run(s)) };
+  const spy: Node<string> = {
+    ...n,
+    run: async (s) => {
+      lockedDuringRun = existsSync(lockPath);
+      return n.run(s);
+    },
+  };
   const miss = await stack().run(spy);
   expect([miss.cached, miss.data, lockedDuringRun, existsSync(lockPath)]).toEqual([false, 'a', true, false]);
   expect(await store.getAction(K1)).toMatchObject({ data: 'a' });
@@ -120,7 +126,11 @@ test('the holder fails: the lock is released and the waiter runs the work itself
   const hold = gate();
   const failing: Node<string> = {
     ...node(K1, log, 'a'),
-    run: async () => (log.push('start a'), await hold.promise, Promise.reject(new Error('compile failed'))),
+    run: async () => {
+      log.push('start a');
+      await hold.promise;
+      throw new Error('compile failed');
+    },
   };
   const first = stack().run(failing);
   await until(() => log.includes('start a'));

@@ -13,7 +13,7 @@
  * not have; the docker archive, which has one, carries both.
  */
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, promises as fs } from 'node:fs';
+import { createWriteStream, type Stats, promises as fs } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -153,7 +153,7 @@ async function placeBlob(b: LayoutBlob, target: string): Promise<'linked' | 'cop
 
 /** The target may be absent, an empty directory, or a previous layout: never someone's other files. */
 async function checkReplaceable(target: string): Promise<boolean> {
-  let st;
+  let st: Stats;
   try {
     st = await fs.stat(target);
   } catch (err) {

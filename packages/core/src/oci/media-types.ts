@@ -40,7 +40,7 @@ export function isDockerSchema1(mediaType: string | undefined): boolean {
 }
 
 export function isDockerType(mediaType: string | undefined): boolean {
-  return mediaType !== undefined && mediaType.startsWith('application/vnd.docker.');
+  return mediaType?.startsWith('application/vnd.docker.') ?? false;
 }
 
 /** True for layer types whose blob is gzip-compressed (so digest != diff_id). */

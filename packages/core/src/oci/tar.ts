@@ -142,6 +142,7 @@ export function normalizeEntries(entries: readonly TarEntry[]): NormalizedEntry[
 }
 
 function isAscii(s: string): boolean {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the range is ASCII without NUL, which would end a tar header field
   return /^[\x01-\x7f]*$/.test(s);
 }
 

@@ -2,11 +2,11 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { FnbuildError } from '../util/errors';
 import type { Redactor } from '../util/redact';
 import { parseWwwAuthenticate, pickChallenge, type Challenge } from './challenge';
-import type { ResolvedCredentials } from './credentials';
+import type { Credentials, ResolvedCredentials } from './credentials';
 import { httpError, networkError, RegistryError, type ErrorContext } from './errors';
 import { appendQuery } from './location';
 import { parseRetryAfter, withRetry, type RetryPolicy } from './retry';
-import { discard, header, readBody, readErrorText, type HttpTransport } from './transport';
+import { discard, header, readBody, readErrorText, type HttpResponse, type HttpTransport } from './transport';
 
 /** Token scopes: `repository:<name>:<actions>`. */
 export const pullScope = (repository: string): string => `repository:${repository}:pull`;
@@ -172,58 +172,21 @@ export class Authenticator {
     if (this.scheme.kind !== 'bearer') throw new Error('fetchToken without a bearer challenge');
     const { realm: realmText, service } = this.scheme;
     const resolved = await this.credentials();
-    const c = resolved?.credentials;
-    let realm: URL;
-    try {
-      realm = new URL(realmText);
-    } catch {
-      throw new FnbuildError(
-        `${this.opts.registry} named a token realm that is not a URL: ${JSON.stringify(this.opts.redactor.redact(realmText).slice(0, 200))}`,
-      );
-    }
-    const { origin, http, redactor } = this.opts;
-    const hasSecret = c?.password !== undefined || c?.identityToken !== undefined;
-    if (hasSecret && realm.protocol === 'http:' && origin.protocol !== 'http:' && !http.isInsecure(realm.host)) {
-      throw new FnbuildError(
-        `${this.opts.registry} sends us to a plain-http token service (${realm.host}); refusing to send credentials over it`,
-        `List "${realm.host}" in insecureRegistries if that is really intended.`,
-      );
-    }
+    const credentials = resolved?.credentials;
+    const realm = this.checkedRealm(realmText, credentials);
+    const { http, redactor } = this.opts;
     const ctx: ErrorContext = {
       action: `getting a token for ${scopes.join(' ') || 'the registry'} of ${this.opts.registry}`,
       host: this.opts.registry,
       server: `token service ${realm.host}`,
       credentialSource: resolved?.source ?? 'none found',
     };
-
-    const get = async () => {
-      let url = realm;
-      if (service) url = appendQuery(url, 'service', service);
-      for (const s of scopes) url = appendQuery(url, 'scope', s);
-      const secret = c?.password ?? c?.identityToken;
-      const basic = secret !== undefined ? `Basic ${Buffer.from(`${c?.username ?? ''}:${secret}`).toString('base64')}` : undefined;
-      return http.send({ method: 'GET', url, ...(basic ? { authorization: { value: basic, origin: realm } } : {}) });
-    };
-    // An identity token is an OAuth2 refresh token: POST it; services without OAuth2 (404/405) get GET + Basic.
-    const post = () => {
-      const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: c!.identityToken!, client_id: 'nx-fnbuild', scope: scopes.join(' ') });
-      if (service) form.set('service', service);
-      return http.send({
-        method: 'POST',
-        url: realm,
-        headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
-        body: () => Buffer.from(form.toString()),
-      });
-    };
+    const req: TokenRequest = { http, realm, service, scopes, credentials };
 
     return withRetry(this.opts.retry, async () => {
-      let res;
+      let res: HttpResponse;
       try {
-        res = c?.identityToken ? await post() : await get();
-        if (c?.identityToken && (res.status === 404 || res.status === 405)) {
-          discard(res.body);
-          res = await get();
-        }
+        res = await requestToken(req);
       } catch (err) {
         throw networkError({ ...ctx, host: realm.host }, err, redactor);
       }
@@ -236,19 +199,83 @@ export class Authenticator {
       } catch (err) {
         throw err instanceof FnbuildError ? err : networkError({ ...ctx, host: realm.host }, err, redactor);
       }
-      let doc: { token?: unknown; access_token?: unknown; expires_in?: unknown };
-      try {
-        doc = JSON.parse(text) as typeof doc;
-      } catch {
-        throw new RegistryError(`${ctx.action}: the token service answered with something that is not JSON`, undefined, { codes: [], retryable: false });
-      }
-      const value = typeof doc.token === 'string' && doc.token ? doc.token : typeof doc.access_token === 'string' ? doc.access_token : '';
-      if (!value) throw new RegistryError(`${ctx.action}: the token service's answer has no token`, undefined, { codes: [], retryable: false });
+      const { value, lifetimeMs } = parseTokenAnswer(text, ctx.action);
       redactor.add(value);
-      const lifetimeMs = (typeof doc.expires_in === 'number' && doc.expires_in > 0 ? doc.expires_in : 60) * 1000;
       const token: Token = { value, scopes, expiresAt: this.now() + Math.max(lifetimeMs - 10_000, lifetimeMs / 2) };
       this.tokens.push(token);
       return token;
     });
   }
+
+  /** The realm a bearer challenge names, as a URL; a secret goes to a plain-http realm only from a plain-http or listed-insecure registry. */
+  private checkedRealm(realmText: string, c: Credentials | undefined): URL {
+    const { registry, origin, http, redactor } = this.opts;
+    let realm: URL;
+    try {
+      realm = new URL(realmText);
+    } catch {
+      throw new FnbuildError(`${registry} named a token realm that is not a URL: ${JSON.stringify(redactor.redact(realmText).slice(0, 200))}`);
+    }
+    const hasSecret = c?.password !== undefined || c?.identityToken !== undefined;
+    if (hasSecret && realm.protocol === 'http:' && origin.protocol !== 'http:' && !http.isInsecure(realm.host)) {
+      throw new FnbuildError(
+        `${registry} sends us to a plain-http token service (${realm.host}); refusing to send credentials over it`,
+        `List "${realm.host}" in insecureRegistries if that is really intended.`,
+      );
+    }
+    return realm;
+  }
+}
+
+/** One request to a token service: where, for which scopes, with which credentials. */
+interface TokenRequest {
+  http: HttpTransport;
+  realm: URL;
+  service: string | undefined;
+  scopes: readonly string[];
+  credentials: Credentials | undefined;
+}
+
+/** An identity token is an OAuth2 refresh token: POST it; services without OAuth2 (404/405) get GET + Basic. */
+async function requestToken(req: TokenRequest): Promise<HttpResponse> {
+  const refreshToken = req.credentials?.identityToken;
+  if (!refreshToken) return getToken(req);
+  const res = await postToken(req, refreshToken);
+  if (res.status !== 404 && res.status !== 405) return res;
+  discard(res.body);
+  return getToken(req);
+}
+
+async function getToken({ http, realm, service, scopes, credentials: c }: TokenRequest): Promise<HttpResponse> {
+  let url = realm;
+  if (service) url = appendQuery(url, 'service', service);
+  for (const s of scopes) url = appendQuery(url, 'scope', s);
+  const secret = c?.password ?? c?.identityToken;
+  const basic = secret !== undefined ? `Basic ${Buffer.from(`${c?.username ?? ''}:${secret}`).toString('base64')}` : undefined;
+  return http.send({ method: 'GET', url, ...(basic ? { authorization: { value: basic, origin: realm } } : {}) });
+}
+
+function postToken({ http, realm, service, scopes }: TokenRequest, refreshToken: string): Promise<HttpResponse> {
+  const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken, client_id: 'nx-fnbuild', scope: scopes.join(' ') });
+  if (service) form.set('service', service);
+  return http.send({
+    method: 'POST',
+    url: realm,
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    body: () => Buffer.from(form.toString()),
+  });
+}
+
+/** The token in a token service's JSON answer (`token`, else OAuth2's `access_token`) and its lifetime (`expires_in`, 60 s when absent). */
+function parseTokenAnswer(text: string, action: string): { value: string; lifetimeMs: number } {
+  let doc: { token?: unknown; access_token?: unknown; expires_in?: unknown };
+  try {
+    doc = JSON.parse(text) as typeof doc;
+  } catch {
+    throw new RegistryError(`${action}: the token service answered with something that is not JSON`, undefined, { codes: [], retryable: false });
+  }
+  const value = typeof doc.token === 'string' && doc.token ? doc.token : typeof doc.access_token === 'string' ? doc.access_token : '';
+  if (!value) throw new RegistryError(`${action}: the token service's answer has no token`, undefined, { codes: [], retryable: false });
+  const lifetimeMs = (typeof doc.expires_in === 'number' && doc.expires_in > 0 ? doc.expires_in : 60) * 1000;
+  return { value, lifetimeMs };
 }

@@ -129,7 +129,7 @@ function contentRangeStart(value: string | undefined): number | undefined {
 
 function checkDigestHeader(res: HttpResponse, expected: Digest, what: string): void {
   const got = header(res.headers, 'docker-content-digest');
-  if (got && got.startsWith('sha256:') && got !== expected) {
+  if (got?.startsWith('sha256:') && got !== expected) {
     throw new FnbuildError(`${what}: the registry reports digest ${got}, but the bytes are ${expected}`);
   }
 }
@@ -222,7 +222,7 @@ export class RegistryClient {
         const digest = header(res.headers, 'docker-content-digest') ?? ref.digest;
         const mediaType = bareMediaType(header(res.headers, 'content-type'));
         const size = Number(header(res.headers, 'content-length'));
-        if (!digest || !digest.startsWith('sha256:') || !mediaType || !Number.isFinite(size)) return undefined;
+        if (!digest?.startsWith('sha256:') || !mediaType || !Number.isFinite(size)) return undefined;
         return { digest: parseDigest(digest), mediaType, size } satisfies Descriptor;
       },
     );

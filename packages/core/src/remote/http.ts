@@ -53,7 +53,7 @@ export function redactUrl(url: URL): string {
 /** `Name: value` → [name, value]; a malformed one is an error that does not echo the value. */
 export function parseHeader(spec: string, where: string): [string, string] {
   const m = /^\s*([A-Za-z0-9!#$%&'*+.^_`|~-]+)\s*:\s*(.*?)\s*$/.exec(spec);
-  if (!m || !m[2]) throw new FnbuildError(`${where} is not a header`, 'Write it as "Name: value", e.g. "Authorization: Bearer <token>".');
+  if (!m?.[2]) throw new FnbuildError(`${where} is not a header`, 'Write it as "Name: value", e.g. "Authorization: Bearer <token>".');
   return [m[1]!, m[2]];
 }
 

@@ -69,6 +69,7 @@ describe('a user error never carries a credential it can recognize', () => {
 
   it("holds for a failed command's line and output, whoever built the message (process/run.ts)", async () => {
     const url = 'https://deploy:t0ps3cret@git.example/r.git';
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: this is source for the child node process, which fills in the placeholder
     const script = 'console.error(`fatal: cannot reach ${process.argv[1]}`); process.exit(3)';
     const err = (await runOk(process.execPath, ['-e', script, url], { cwd: process.cwd(), env: process.env }).catch((e: unknown) => e)) as Error;
     expect(err).toBeInstanceOf(FnbuildError);

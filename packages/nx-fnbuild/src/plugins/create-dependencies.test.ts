@@ -9,7 +9,11 @@ let graphFor: (cwd: string) => { files: { file: string; imports: string[] }[]; p
 // The go processes (go list, go work edit) are the core's: stand-ins record what the plugin asks for.
 jest.mock('@nx-fnbuild/core/workspace', () => ({
   ...jest.requireActual('@nx-fnbuild/core/workspace'),
-  goImportGraphs: async (reqs: GraphRequest[]) => reqs.map((req) => (calls.push(req), graphFor(req.cwd))),
+  goImportGraphs: async (reqs: GraphRequest[]) =>
+    reqs.map((req) => {
+      calls.push(req);
+      return graphFor(req.cwd);
+    }),
   readGoWork: async (file: string) => ({ use: [join(dirname(file), 'libs/shared'), join(dirname(file), 'services/api')], replace: [] }),
   readModReplaces: async () => [],
 }));
