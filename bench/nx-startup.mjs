@@ -16,7 +16,7 @@
 // --link uses the repository's node_modules (workspace symlinks) instead of installing
 // the tarballs: quicker to set up, but not the layout users get.
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exec, fmt, median, repo, time } from './lib.mjs';
 
@@ -208,6 +208,11 @@ async function requireTime(module) {
   return median(samples);
 }
 
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
+const loadBefore = load();
 try {
   mkdirSync(join(root, '.bench'), { recursive: true });
   const { nxVersion, layout } = await install();
@@ -269,7 +274,9 @@ try {
   console.log(
     `nx-startup bench: examples/hello, ${targets.length} targets × ${platforms.length} platforms, all cached; nx ${nxVersion}, ${layout}; daemon off; median of ${runs}`,
   );
-  console.log(`  ${(await exec('go', ['version'], { env })).trim()}, node ${process.version}, parallelism ${parallelism}\n`);
+  console.log(
+    `  ${(await exec('go', ['version'], { env })).trim()}, node ${process.version}, parallelism ${parallelism}; load average (1, 5, 15 min) ${loadBefore} at the start, ${load()} at the end (a shared machine inflates wall time: CPU time below is steadier)\n`,
+  );
   const row = (label, ms, all) => console.log(`  ${label.padEnd(68)} ${fmt(ms).padStart(7)}${all ? `   (${all.map(fmt).join(', ')})` : ''}`);
   const labels = {
     floor: "nx run hello:floor (nx:run-commands `true`): Nx's floor",

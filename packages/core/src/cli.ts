@@ -6,10 +6,12 @@ import { buildNotes } from './build/notes';
 import { consoleReporter, formatMs } from './graph/console-reporter';
 import { DEFAULT_MAX_CACHE_BYTES, parseSize, pruneStore } from './cache/prune';
 import { FnbuildError, isUserError } from './util/errors';
-import { buildImage } from './images/build-image';
-import { pushImages } from './publish/publish';
 import { abortOnSignals } from './process/run';
 import { goCacheProgramOnStdio } from './gocache/main';
+
+// build-image and push load registries, OCI layouts and TLS: only the commands that use them load them.
+const images = (): typeof import('./images/build-image') => require('./images/build-image');
+const publish = (): typeof import('./publish/publish') => require('./publish/publish');
 
 const USAGE = `fnbuild: the nx-fnbuild engine without Nx
 
@@ -100,7 +102,7 @@ async function main(argv: string[], signal: AbortSignal): Promise<number> {
   const projectRoot = resolve(values.project ?? '.');
   if (command === 'build-image') {
     const started = performance.now();
-    const r = await buildImage({ workspaceRoot, projectRoot, projectName: values.name, options: json(values.options, '--options'), report, signal });
+    const r = await images().buildImage({ workspaceRoot, projectRoot, projectName: values.name, options: json(values.options, '--options'), report, signal });
     for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);
     for (const line of buildNotes(r, process.env, workspaceRoot)) process.stderr.write(line + '\n');
     for (const img of r.images) process.stdout.write(`${img.name}@${img.digest} ${img.output.join(' ')}\n`);
@@ -109,7 +111,7 @@ async function main(argv: string[], signal: AbortSignal): Promise<number> {
   }
   if (command === 'push') {
     const started = performance.now();
-    const pushed = await pushImages({
+    const pushed = await publish().pushImages({
       workspaceRoot,
       projectRoot,
       projectName: values.name,

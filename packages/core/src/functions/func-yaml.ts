@@ -1,6 +1,7 @@
 import { promises as fs } from 'node:fs';
 import { join, relative } from 'node:path';
-import { isMap, LineCounter, parseDocument, type Document } from 'yaml';
+import type * as Yaml from 'yaml';
+import type { Document, LineCounter } from 'yaml';
 import { z } from 'zod';
 import { isRepositoryPath, isTag, tagFault } from '../oci/reference';
 import { FnbuildError } from '../util/errors';
@@ -60,6 +61,9 @@ export interface FuncYaml {
 
 export const FUNC_YAML = 'func.yaml';
 
+// The yaml package takes ~45 ms to load and most builds read no func.yaml: loaded on the first parse.
+const yaml = (): typeof Yaml => require('yaml');
+
 function fail(path: string, lines: LineCounter, offset: number | undefined, what: string, hint?: string): never {
   const pos = offset !== undefined ? lines.linePos(offset) : undefined;
   throw new FnbuildError(`${path}${pos ? `:${pos.line}:${pos.col}` : ''}: ${what}`, hint);
@@ -79,6 +83,7 @@ export async function readFuncYaml(dir: string): Promise<FuncYaml | undefined> {
 }
 
 export function parseFuncYaml(text: string, path: string): FuncYaml {
+  const { isMap, LineCounter, parseDocument } = yaml();
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
   if (doc.errors.length) {

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { ExecutorContext } from '@nx/devkit';
-import { abortOnSignals, isUserError } from '@nx-fnbuild/core';
+import { abortOnSignals, isUserError } from '@nx-fnbuild/core/common';
 
 export function projectRootOf(context: ExecutorContext): string {
   const name = context.projectName;

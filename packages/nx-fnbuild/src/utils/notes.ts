@@ -1,5 +1,5 @@
 import type { ExecutorContext } from '@nx/devkit';
-import { buildNotes, isMovableRef, type FuncYamlPins, type ResolvedSource } from '@nx-fnbuild/core';
+import { buildNotes, isMovableRef, type FuncYamlPins, type ResolvedSource } from '@nx-fnbuild/core/common';
 
 /** One word for the shell Nx runs a runtime input in: as it is when it is safe, else single-quoted. */
 export function shellWord(s: string): string {

@@ -1,5 +1,5 @@
 import type { ExecutorContext } from '@nx/devkit';
-import { buildBinaries, consoleReporter, formatMs } from '@nx-fnbuild/core';
+import { buildBinaries, consoleReporter, formatMs } from '@nx-fnbuild/core/binaries';
 import { interruptible, projectRootOf, reportFailure, resolveTokens } from '../../utils/context';
 import { executorNotes } from '../../utils/notes';
 

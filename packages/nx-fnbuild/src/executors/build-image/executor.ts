@@ -1,5 +1,5 @@
 import type { ExecutorContext } from '@nx/devkit';
-import { buildImage, consoleReporter, formatMs } from '@nx-fnbuild/core';
+import { buildImage, consoleReporter, formatMs } from '@nx-fnbuild/core/images';
 import { interruptible, projectRootOf, reportFailure, resolveTokens } from '../../utils/context';
 import { executorNotes } from '../../utils/notes';
 

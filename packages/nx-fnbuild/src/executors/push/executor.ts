@@ -1,5 +1,5 @@
 import type { ExecutorContext } from '@nx/devkit';
-import { consoleReporter, formatMs, pushImages } from '@nx-fnbuild/core';
+import { consoleReporter, formatMs, pushImages } from '@nx-fnbuild/core/publish';
 import { interruptible, projectRootOf, reportFailure, resolveTokens } from '../../utils/context';
 
 /**
