@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { withBuild, type Build, type BuildRequest } from '../binaries/build';
+import { withBuild, type Build, type BuildRequest, type WithRemoteCache } from '../binaries/build';
 import { parseOptions } from '../binaries/options';
 import { expandTemplate } from '../build/templates';
 import { limitingRunner } from '../graph/limiting';
@@ -60,20 +60,22 @@ function checkPush(opts: PushOptions, env: Record<string, string | undefined>, f
  * options, then publishes it to every repository. Never cached: a side effect, but an
  * idempotent one. The image, its tags' {version} and the cache are the build's plan's.
  */
-export async function pushImages(req: PushRequest): Promise<PushedImage[]> {
+export async function pushImages(req: PushRequest): Promise<WithRemoteCache<PushedImage[]>> {
   const opts = parseOptions(pushOptionsSchema, req.options, 'push');
   const buildOpts = parseOptions(buildImageOptionsSchema, req.buildOptions, 'build-image');
   const env = req.env ?? process.env;
   const checked = checkPush(opts, env, buildOpts.format ?? 'oci-layout');
   await removeImageId(req.workspaceRoot, buildOpts);
-  return withBuild({ ...req, options: req.buildOptions }, imagePlanInput(buildOpts), async (b) =>
-    publish(b, { images: (await imagesOf(b, buildOpts)).images, opts, env, ...checked }),
+  // The build's remote cache unless push names its own.
+  const remoteCache = opts.remoteCache ?? buildOpts.remoteCache;
+  return withBuild({ ...req, options: req.buildOptions }, imagePlanInput({ ...buildOpts, ...(remoteCache ? { remoteCache } : {}) }), async (b) =>
+    publish(b, { images: (await imagesOf(b, buildOpts)).images, opts, env, ...checked, ...(remoteCache ? { remoteCache } : {}) }),
   );
 }
 
 async function publish(
   b: Build,
-  o: { images: BuiltImage[]; opts: PushOptions; env: Record<string, string | undefined>; repos: string[]; password?: string },
+  o: { images: BuiltImage[]; opts: PushOptions; env: Record<string, string | undefined>; repos: string[]; password?: string; remoteCache?: string },
 ): Promise<PushedImage[]> {
   const { opts, env } = o;
   const several = o.images.length > 1;
@@ -104,6 +106,7 @@ async function publish(
       return [];
     }
   });
+  const cache = ociCacheRepository(o.remoteCache?.trim() || env.NX_FNBUILD_REMOTE_CACHE);
   try {
     const out: PushedImage[] = [];
     for (const { image, dests } of plan) {
@@ -115,7 +118,8 @@ async function publish(
         layoutTag: image.tags[0],
         destinations: dests.map((repository) => ({ repository, tags })),
         sbomFile: opts.sbom === false ? undefined : image.sbom,
-        knownRepositories: known,
+        // Last resort: the image's layers may be in the remote cache's repository (an image layer is a node's output).
+        knownRepositories: [...known, ...cache],
         runner,
       });
       out.push({ name: image.name, digest: image.digest, ...pushed });
@@ -126,6 +130,17 @@ async function publish(
     return out;
   } finally {
     client.close();
+  }
+}
+
+/** The repository of an oci:// remote cache, to mount blobs from on the same registry; none for another kind. */
+function ociCacheRepository(url: string | undefined): RepoRef[] {
+  const m = /^oci:\/\/(.+?)\/*$/.exec(url?.trim() ?? '');
+  if (!m) return [];
+  try {
+    return [parseRepository(m[1]!)];
+  } catch {
+    return [];
   }
 }
 
