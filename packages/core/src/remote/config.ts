@@ -1,7 +1,10 @@
 import { FnbuildError } from '../util/errors';
 import type { RemoteCache, RemoteCacheMode, RemoteTimeouts } from '../cache/remote';
-import { HttpRemoteCache, parseHeader, redactUrl } from './http';
-import { OciRemoteCache } from './oci';
+
+// The backends load when a remote is configured: a build without one (and the plan's
+// startup) never loads the HTTP(S)/TLS client or the registry client.
+const httpBackend = () => require('./http') as typeof import('./http');
+const ociBackend = () => require('./oci') as typeof import('./oci');
 
 type Env = Record<string, string | undefined>;
 
@@ -21,7 +24,7 @@ const VALID =
 /** The URL as it may appear in an error: userinfo hidden, and only when it parses at all. */
 function shown(value: string): string {
   try {
-    return redactUrl(new URL(value));
+    return httpBackend().redactUrl(new URL(value));
   } catch {
     return value.replace(/\/\/[^/@]*@/, '//***@');
   }
@@ -42,7 +45,7 @@ export function remoteCacheFrom(s: RemoteCacheSettings): RemoteCache | undefined
   if (scheme === 'oci') {
     if (/^oci:\/\/[^/]*@/.test(value)) throw bad('an oci:// URL takes no credentials; they come from docker login (Docker config, credential helpers)');
     try {
-      return new OciRemoteCache({ url: value, env: s.env, ...pick(s) });
+      return new (ociBackend().OciRemoteCache)({ url: value, env: s.env, ...pick(s) });
     } catch (err) {
       throw bad((err as Error).message.split('\n')[0]!);
     }
@@ -57,8 +60,8 @@ export function remoteCacheFrom(s: RemoteCacheSettings): RemoteCache | undefined
     if (!url.hostname) throw bad('no host');
     if (url.search || url.hash) throw bad('a remote cache URL has no query or fragment');
     const header = s.env.NX_FNBUILD_REMOTE_CACHE_HEADER?.trim();
-    if (header) parseHeader(header, 'NX_FNBUILD_REMOTE_CACHE_HEADER');
-    return new HttpRemoteCache({
+    if (header) httpBackend().parseHeader(header, 'NX_FNBUILD_REMOTE_CACHE_HEADER');
+    return new (httpBackend().HttpRemoteCache)({
       url: value,
       ...(header ? { header } : {}),
       ...(s.caFile ? { caFile: s.caFile } : {}),
