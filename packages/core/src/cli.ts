@@ -10,6 +10,7 @@ import { buildImage } from './images/build-image';
 import { pushImages } from './publish/publish';
 import { abortOnSignals } from './process/run';
 import { goCacheProgramOnStdio } from './gocache/main';
+import type { RemoteCacheReport } from './binaries/build';
 
 const USAGE = `fnbuild: the nx-fnbuild engine without Nx
 
@@ -75,6 +76,12 @@ function binariesOptions(values: Values): Record<string, unknown> {
   );
 }
 
+/** The remote cache's summary line, and why Go's own cache does not use it (if so). */
+function remoteLines(r: { remoteCache?: RemoteCacheReport }): string[] {
+  if (!r.remoteCache) return [];
+  return [r.remoteCache.summary, ...(r.remoteCache.goCacheNote ? [`note: ${r.remoteCache.goCacheNote}`] : [])];
+}
+
 async function main(argv: string[], signal: AbortSignal): Promise<number> {
   const [command, ...rest] = argv;
   // Go's cache program (GOCACHEPROG): no flags, configured by the environment only (a remote URL can hold credentials).
@@ -90,7 +97,7 @@ async function main(argv: string[], signal: AbortSignal): Promise<number> {
       report: values.quiet ? undefined : consoleReporter((l) => process.stderr.write(l + '\n')),
       signal,
     });
-    for (const line of buildNotes(r, process.env, workspaceRoot)) process.stderr.write(line + '\n');
+    for (const line of [...buildNotes(r, process.env, workspaceRoot), ...remoteLines(r)]) process.stderr.write(line + '\n');
     process.stderr.write(
       `${r.artifacts.length} binaries (${r.built} built, ${r.cached} cached) in ${formatMs(performance.now() - started)} → ${r.outputPath}\n`,
     );
@@ -102,7 +109,7 @@ async function main(argv: string[], signal: AbortSignal): Promise<number> {
     const started = performance.now();
     const r = await buildImage({ workspaceRoot, projectRoot, projectName: values.name, options: json(values.options, '--options'), report, signal });
     for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);
-    for (const line of buildNotes(r, process.env, workspaceRoot)) process.stderr.write(line + '\n');
+    for (const line of [...buildNotes(r, process.env, workspaceRoot), ...remoteLines(r)]) process.stderr.write(line + '\n');
     for (const img of r.images) process.stdout.write(`${img.name}@${img.digest} ${img.output.join(' ')}\n`);
     process.stderr.write(`${r.images.length} image(s) in ${formatMs(performance.now() - started)}\n`);
     return 0;
@@ -119,6 +126,7 @@ async function main(argv: string[], signal: AbortSignal): Promise<number> {
       signal,
     });
     for (const img of pushed) for (const ref of img.refs) process.stdout.write(`${ref.repository}:${ref.tag}@${ref.digest}\n`);
+    for (const line of remoteLines(pushed)) process.stderr.write(line + '\n');
     const b = pushed.reduce((n, i) => ({ up: n.up + i.blobs.uploaded, mnt: n.mnt + i.blobs.mounted, ms: n.ms + i.ms }), { up: 0, mnt: 0, ms: 0 });
     process.stderr.write(`pushed in ${formatMs(performance.now() - started)} (registry ${formatMs(b.ms)}; ${b.up} blobs uploaded, ${b.mnt} mounted)\n`);
     return 0;

@@ -8,7 +8,7 @@ import { buildBinariesOptionsSchema, parseOptions } from './options';
 import type { FuncYamlPins } from '../functions/func-yaml';
 import { pinFunction } from '../functions/function';
 import type { ResolvedSource } from '../functions/git-source';
-import { settleAll, throwFailures, withBuild, type Build, type BuildRequest } from './build';
+import { settleAll, throwFailures, withBuild, type Build, type BuildRequest, type WithRemoteCache } from './build';
 
 export { BuildFailedError, defaultCacheDir, type BuildRequest } from './build';
 export type BuildBinariesRequest = BuildRequest;
@@ -42,7 +42,7 @@ export interface BuildBinariesResult {
  * modules(M) → compile(T, P) → export(T, P), then artifacts.json. Failures of one
  * target or platform do not stop the others; they are reported together at the end.
  */
-export async function buildBinaries(req: BuildRequest): Promise<BuildBinariesResult> {
+export async function buildBinaries(req: BuildRequest): Promise<WithRemoteCache<BuildBinariesResult>> {
   const opts = parseOptions(buildBinariesOptionsSchema, req.options, 'build-binaries');
   return withBuild(req, { settings: opts }, async (b) => {
     const outputPath = resolve(req.workspaceRoot, opts.outputPath ?? join(relative(req.workspaceRoot, req.projectRoot), 'bin'));

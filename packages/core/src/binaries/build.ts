@@ -8,6 +8,9 @@ import { listingNode, type PackageListing } from '../go/packages';
 import type { Target } from '../go/targets';
 import type { Outcome, Runner } from '../graph/node';
 import type { Reporter } from '../graph/reporting';
+import { remoteCacheFrom, remoteCacheModeFrom } from '../cache/remote-config';
+import type { RemoteCache, RemoteCacheMode } from '../cache/remote';
+import { remoteSummary, type RemoteTier, type RemoteTierStats } from '../graph/remote';
 import { buildRunner } from '../graph/runner';
 import { settlePlans } from '../plan/memo';
 import { planProject, type PlanInput, type PlanRequest, type ProjectPlan } from '../plan/plan';
@@ -23,7 +26,23 @@ export interface BuildRequest extends PlanRequest {
   report?: Reporter;
   /** Stops the build: nodes not started never start, running ones stop and their processes die. */
   signal?: AbortSignal;
+  /** Where the remote tier's one warning goes (a remote that is down, slow or wrong); default stderr. */
+  warn?: (line: string) => void;
 }
+
+/** What a build with a remote cache says about it: the stats, the one summary line, why Go's own cache does not use it (if so). */
+export interface RemoteCacheReport {
+  name: string;
+  stats: RemoteTierStats;
+  summary: string;
+  goCacheNote?: string;
+}
+
+/** A command's result, and the remote cache's report when one is configured. */
+export type WithRemoteCache<T> = T & { remoteCache?: RemoteCacheReport };
+
+/** How long the build's end waits for write-behind uploads before it leaves them undone (one warning). */
+const FLUSH_MS = 120_000;
 
 /** One build of a project: its plan, and what its nodes run through. */
 export interface Build {
@@ -45,29 +64,70 @@ export function defaultCacheDir(workspaceRoot: string, env: Record<string, strin
   return join(workspaceRoot, '.fnbuild', 'cache');
 }
 
+/** The configured remote (the remoteCache option wins over NX_FNBUILD_REMOTE_CACHE), the raw URL the go commands get, and the mode. */
+interface OpenRemote {
+  remote: RemoteCache;
+  url: string;
+  mode: RemoteCacheMode;
+  insecureRegistries?: readonly string[];
+}
+
+function openRemote(input: PlanInput, env: Record<string, string | undefined>): OpenRemote | undefined {
+  const option = input.settings.remoteCache;
+  const insecureRegistries = input.image?.insecureRegistries;
+  const remote = remoteCacheFrom({ option, env, ...(insecureRegistries ? { insecureRegistries } : {}) });
+  if (!remote) return undefined;
+  const url = (option?.trim() || env.NX_FNBUILD_REMOTE_CACHE?.trim())!;
+  return { remote, url, mode: remoteCacheModeFrom(env), ...(insecureRegistries ? { insecureRegistries } : {}) };
+}
+
 /**
- * Opens the store, plans the project, runs `use` with the build, and always saves the stat
+ * Opens the store (and the remote cache, when one is configured), plans the project, runs
+ * `use` with the build, and always flushes the remote's uploads (bounded), saves the stat
  * memo and prunes (at most hourly) afterwards.
  */
-export async function withBuild<T>(req: BuildRequest, input: PlanInput, use: (b: Build) => Promise<T>): Promise<T> {
+export async function withBuild<T extends object>(req: BuildRequest, input: PlanInput, use: (b: Build) => Promise<T>): Promise<WithRemoteCache<T>> {
   req.signal?.throwIfAborted();
   const baseEnv = req.env ?? process.env;
-  const store = await Store.open(defaultCacheDir(req.workspaceRoot, baseEnv, input.settings.cacheDir));
+  const opened = openRemote(input, baseEnv);
+  let tier: RemoteTier | undefined;
   try {
-    const { signal } = req;
-    const report = req.report ?? (() => {});
-    const runner = buildRunner(store, { parallelism: input.settings.parallelism ?? availableParallelism(), report, signal });
-    const plan = await planProject(req, input, { store, runner });
-    const info = sourceInfo(plan.sourceRoot, plan.env, plan.version, store);
-    const result = await use({ plan, store, runner, report, ...(signal ? { signal } : {}), info, compile: compileGraph(plan, store, runner) });
-    signal?.throwIfAborted();
-    return result;
+    const store = await Store.open(defaultCacheDir(req.workspaceRoot, baseEnv, input.settings.cacheDir));
+    try {
+      const { signal } = req;
+      const report = req.report ?? (() => {});
+      const warn = req.warn ?? ((line: string) => process.stderr.write(`${line}\n`));
+      const remote = opened && { remote: opened.remote, mode: opened.mode, warn: (line: string) => warn(`warning: ${line}`) };
+      const runner = buildRunner(store, { parallelism: input.settings.parallelism ?? availableParallelism(), report, signal, ...(remote ? { remote } : {}) });
+      tier = runner.tier;
+      const goCache = opened && { url: opened.url, mode: opened.mode, ...(opened.insecureRegistries ? { insecureRegistries: opened.insecureRegistries } : {}) };
+      const plan = await planProject(req, input, { store, runner, ...(goCache ? { goCache } : {}) });
+      const info = sourceInfo(plan.sourceRoot, plan.env, plan.version, store);
+      const result = await use({ plan, store, runner, report, ...(signal ? { signal } : {}), info, compile: compileGraph(plan, store, runner) });
+      signal?.throwIfAborted();
+      if (!tier || !opened) return result as WithRemoteCache<T>;
+      await tier.flush({ timeoutMs: FLUSH_MS });
+      const stats = tier.stats();
+      const { name } = opened.remote;
+      const remoteCache: RemoteCacheReport = {
+        name,
+        stats,
+        summary: remoteSummary(name, stats),
+        ...(plan.goCacheNote ? { goCacheNote: plan.goCacheNote } : {}),
+      };
+      // Assigned, not spread: push's result is an array.
+      return Object.assign(result, { remoteCache });
+    } finally {
+      // Failed builds too: what was built is worth sharing (the tier never fails a build; bounded).
+      await tier?.flush({ timeoutMs: FLUSH_MS });
+      await settlePlans();
+      await store.close();
+      await pruneIfDue(store.root, baseEnv.NX_FNBUILD_CACHE_MAX_SIZE ? parseSize(baseEnv.NX_FNBUILD_CACHE_MAX_SIZE) : DEFAULT_MAX_CACHE_BYTES).catch(
+        () => undefined,
+      );
+    }
   } finally {
-    await settlePlans();
-    await store.close();
-    await pruneIfDue(store.root, baseEnv.NX_FNBUILD_CACHE_MAX_SIZE ? parseSize(baseEnv.NX_FNBUILD_CACHE_MAX_SIZE) : DEFAULT_MAX_CACHE_BYTES).catch(
-      () => undefined,
-    );
+    await opened?.remote.close?.().catch(() => undefined);
   }
 }
 

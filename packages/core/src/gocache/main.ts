@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import type { RemoteCache, RemoteCacheMode } from '../cache/remote';
+import { remoteCacheFrom, remoteCacheModeFrom } from '../cache/remote-config';
 import { appendCounters, formatCounters, newCounters } from './counters';
 import { GOCACHEPROG_VARS } from './env';
 import { layoutUnder } from './layout';
@@ -22,13 +23,10 @@ export interface GoCacheProgramOptions {
 
 const UPLOAD_DEADLINE_MS = 60_000;
 
-/**
- * Until the remote tiers (cache/remote-config.ts) are wired in, a configured remote is
- * reported and Go's cache stays local: never a failure.
- */
-const notWired: RemoteOpener = (env) => {
-  if (env.NX_FNBUILD_REMOTE_CACHE?.trim()) throw new Error('no remote cache client is wired into this cache program yet');
-  return undefined;
+/** The remote the environment names (NX_FNBUILD_REMOTE_CACHE, _MODE, NX_FNBUILD_INSECURE_REGISTRIES), as the executors read it. */
+const fromEnv: RemoteOpener = (env) => {
+  const remote = remoteCacheFrom({ env });
+  return remote && { remote, mode: remoteCacheModeFrom(env) };
 };
 
 /**
@@ -53,7 +51,7 @@ export async function goCacheProgram(opts: GoCacheProgramOptions): Promise<numbe
   const counters = newCounters();
   let tier: ReturnType<RemoteOpener>;
   try {
-    tier = (opts.openRemote ?? notWired)(env);
+    tier = (opts.openRemote ?? fromEnv)(env);
   } catch (err) {
     warn(`warning: Go cache: ${(err as Error).message.split('\n')[0]}; using the local cache only`);
   }

@@ -112,7 +112,9 @@ export class TieredGoCache {
         `warning: Go cache: ${skipped} uploads to ${this.remote?.name ?? 'the remote cache'} did not finish in ${opts.uploadDeadlineMs} ms and were skipped`,
       );
     }
-    await this.remote?.close?.().catch(() => undefined);
+    // What really went up (blobs the remote had are not sent), entries included.
+    if (this.opts.remote) this.opts.counters.bytesUp = this.opts.remote.stats().bytesUp;
+    await this.opts.remote?.close?.().catch(() => undefined);
     await trimIfDue(this.opts.layout).catch(() => undefined);
   }
 
@@ -193,11 +195,10 @@ export class TieredGoCache {
     }
     try {
       // The blob before the entry naming it: a reader never finds an entry whose blob is missing.
-      if (!(await remote.hasBlob(blobDigest(entry.outputId)))) {
-        await remote.putBlob(blobDigest(entry.outputId), entry.size, path);
-        c.bytesUp += entry.size;
-      }
-      await remote.putEntry('go', actionId, encodeEntry(entry));
+      // putBlob skips a blob the remote has (a HEAD); the entry names it, so a registry's GC keeps it.
+      const blob = { digest: blobDigest(entry.outputId), size: entry.size };
+      await remote.putBlob(blob.digest, blob.size, path);
+      await remote.putEntry('go', actionId, encodeEntry(entry), [blob]);
       c.uploads++;
     } catch (err) {
       c.uploadsSkipped++;

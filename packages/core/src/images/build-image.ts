@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseOptions } from '../binaries/options';
-import { settleAll, throwFailures, withBuild, type Build, type BuildRequest } from '../binaries/build';
+import { settleAll, throwFailures, withBuild, type Build, type BuildRequest, type WithRemoteCache } from '../binaries/build';
 import type { BlobRef } from '../cache/store';
 import type { Node, Outcome } from '../graph/node';
 import { imageAnnotations, isoTime } from '../oci/image';
@@ -102,7 +102,7 @@ export function imagePlanInput(opts: BuildImageOptions): PlanInput {
  * per binary (cached by its digest) → image per platform over the base → index → output
  * (OCI layout by default), plus an SPDX SBOM beside it. No daemon anywhere.
  */
-export async function buildImage(req: BuildImageRequest): Promise<BuildImageResult> {
+export async function buildImage(req: BuildImageRequest): Promise<WithRemoteCache<BuildImageResult>> {
   const opts = parseOptions(buildImageOptionsSchema, req.options, 'build-image');
   await removeImageId(req.workspaceRoot, opts);
   return withBuild(req, imagePlanInput(opts), (b) => imagesOf(b, opts));

@@ -10,6 +10,7 @@ import { checkoutGitSource, type ResolvedSource } from '../functions/git-source'
 import { loadModule, type GoModule } from '../go/module';
 import { resolveTargets, type Target, type TargetSpec } from '../go/targets';
 import { distListNode, loadToolchain, type Toolchain } from '../go/toolchain';
+import { goCacheEnv, type GoCacheEnvRequest } from '../gocache/env';
 import type { Runner } from '../graph/node';
 import type { BuildImageOptions } from '../images/options';
 import { checkSupported, parsePlatform, parsePlatforms, platformFromGoEnv, type Platform } from '../platform/platform';
@@ -56,12 +57,16 @@ export interface ProjectPlan {
   fn?: FunctionProject;
   /** Set when planning an image; its tags are expanded. */
   image?: ImageDefaults;
+  /** Why Go's own cache does not go through the configured remote cache (old Go, the user's GOCACHEPROG). */
+  goCacheNote?: string;
 }
 
 /** The planning context: nodes (dist list, the function's analysis) run through the build's runner. */
 export interface PlanContext {
   store: Store;
   runner: Runner;
+  /** The remote cache, when one is configured: Go's own cache then goes through it (GOCACHEPROG). */
+  goCache?: GoCacheEnvRequest['remote'];
 }
 
 /** The project's plan: the one in memory while it holds (checked with readdirs and stats, no process), else planned now. */
@@ -84,7 +89,10 @@ async function resolvePlan(req: PlanRequest, input: PlanInput, ctx: PlanContext,
   const env = { ...(req.env ?? process.env), ...userEnv };
   const checkout = opts.source ? await checkoutGitSource(opts.source, { cacheDir: store.root, env }) : undefined;
   const sourceRoot = checkout?.root ?? req.projectRoot;
-  const tc = await loadToolchain(sourceRoot, env, store);
+  const loaded = await loadToolchain(sourceRoot, env, store);
+  // Merged after the toolchain is read, into the go commands' env only: GOCACHEPROG and NX_FNBUILD_* are in no key.
+  const goCache = goCacheEnv({ goVersion: loaded.semver, cacheDir: store.root, remote: ctx.goCache, userEnv: env, goEnv: loaded.env });
+  const tc = Object.keys(goCache.env).length ? { ...loaded, processEnv: { ...loaded.processEnv, ...goCache.env } } : loaded;
   const module = await loadModule(tc, store, sourceRoot);
   const platforms = opts.platforms ? parsePlatforms(opts.platforms) : [input.image ? parsePlatform('linux/amd64') : platformFromGoEnv(tc.env)];
   // Independent, so side by side; an unknown platform is still the error said first.
@@ -104,7 +112,23 @@ async function resolvePlan(req: PlanRequest, input: PlanInput, ctx: PlanContext,
   ];
   const { workspaceRoot, projectRoot } = req;
   const source = checkout ? { source: checkout.source } : {};
-  const plan: ProjectPlan = { workspaceRoot, projectRoot, sourceRoot, ...source, env, tc, module, platforms, targets, settings, listFlags, version, fn };
+  const note = goCache.note ? { goCacheNote: goCache.note } : {};
+  const plan: ProjectPlan = {
+    workspaceRoot,
+    projectRoot,
+    sourceRoot,
+    ...source,
+    env,
+    tc,
+    module,
+    platforms,
+    targets,
+    settings,
+    listFlags,
+    version,
+    fn,
+    ...note,
+  };
   if (!input.image) return plan;
   const image = imageDefaults({ options: input.image, fn: fn && functionImage(fn), projectName: req.projectName, projectRoot: req.projectRoot });
   const tags = [...new Set(await Promise.all(image.tags.map((t) => expandTemplate(t, 'tags', info, env, version))))];

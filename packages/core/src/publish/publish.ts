@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { withBuild, type Build, type BuildRequest } from '../binaries/build';
+import { withBuild, type Build, type BuildRequest, type WithRemoteCache } from '../binaries/build';
 import { parseOptions } from '../binaries/options';
 import { expandTemplate } from '../build/templates';
 import { limitingRunner } from '../graph/limiting';
@@ -60,13 +60,15 @@ function checkPush(opts: PushOptions, env: Record<string, string | undefined>, f
  * options, then publishes it to every repository. Never cached: a side effect, but an
  * idempotent one. The image, its tags' {version} and the cache are the build's plan's.
  */
-export async function pushImages(req: PushRequest): Promise<PushedImage[]> {
+export async function pushImages(req: PushRequest): Promise<WithRemoteCache<PushedImage[]>> {
   const opts = parseOptions(pushOptionsSchema, req.options, 'push');
   const buildOpts = parseOptions(buildImageOptionsSchema, req.buildOptions, 'build-image');
   const env = req.env ?? process.env;
   const checked = checkPush(opts, env, buildOpts.format ?? 'oci-layout');
   await removeImageId(req.workspaceRoot, buildOpts);
-  return withBuild({ ...req, options: req.buildOptions }, imagePlanInput(buildOpts), async (b) =>
+  // The build's remote cache unless push names its own.
+  const remoteCache = opts.remoteCache ?? buildOpts.remoteCache;
+  return withBuild({ ...req, options: req.buildOptions }, imagePlanInput({ ...buildOpts, ...(remoteCache ? { remoteCache } : {}) }), async (b) =>
     publish(b, { images: (await imagesOf(b, buildOpts)).images, opts, env, ...checked }),
   );
 }

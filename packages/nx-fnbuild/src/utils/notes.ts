@@ -31,7 +31,17 @@ function branchWarning(source: ResolvedSource, context: ExecutorContext): string
   ];
 }
 
-/** What an executor prints after a build: the core's notes (git commit, func.yaml pins), then what only Nx makes true. */
-export function executorNotes(r: { source?: ResolvedSource; pinned?: FuncYamlPins }, context: ExecutorContext): string[] {
-  return [...buildNotes(r, process.env, context.root), ...(r.source ? branchWarning(r.source, context) : [])];
+/** The remote cache's lines of a result (core's RemoteCacheReport): the summary, and why Go's own cache does not use it, if so. */
+export function remoteCacheNotes(r: { remoteCache?: { summary: string; goCacheNote?: string } }): string[] {
+  if (!r.remoteCache) return [];
+  const { summary, goCacheNote } = r.remoteCache;
+  return [summary, ...(goCacheNote ? [`note: ${goCacheNote}`] : [])];
+}
+
+/** What an executor prints after a build: the core's notes (git commit, func.yaml pins), the remote cache's, then what only Nx makes true. */
+export function executorNotes(
+  r: { source?: ResolvedSource; pinned?: FuncYamlPins; remoteCache?: { summary: string; goCacheNote?: string } },
+  context: ExecutorContext,
+): string[] {
+  return [...buildNotes(r, process.env, context.root), ...remoteCacheNotes(r), ...(r.source ? branchWarning(r.source, context) : [])];
 }

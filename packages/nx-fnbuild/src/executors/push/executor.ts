@@ -1,6 +1,7 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { consoleReporter, formatMs, pushImages } from '@nx-fnbuild/core';
 import { interruptible, projectRootOf, reportFailure, resolveTokens } from '../../utils/context';
+import { remoteCacheNotes } from '../../utils/notes';
 
 /**
  * nx-fnbuild:push: builds (or finds) the image with the build target's options, then
@@ -33,6 +34,7 @@ export default async function pushExecutor(options: Record<string, unknown>, con
         `  blobs: ${b.uploaded} uploaded, ${b.mounted} mounted, ${b.exists} already there${img.unchanged.length ? `; unchanged in ${img.unchanged.join(', ')}` : ''}\n`,
       );
     }
+    for (const line of remoteCacheNotes(pushed)) process.stdout.write(`${line}\n`);
     process.stdout.write(`pushed in ${formatMs(performance.now() - started)}\n`);
     return { success: true };
   } catch (err) {
