@@ -22,7 +22,7 @@ import { removeDir, startRegistry, tempDir, type Env, type RunningRegistry } fro
 import { startNginx, type RunningNginx } from '../testkit/nginx';
 import { NxWorkspace } from './harness/nx-workspace';
 import { FIXTURES } from './harness/paths';
-import { filesUnder, GIT_TAG, NX_VERSION, runBinary, sha256Of } from './harness/workspace';
+import { filesUnder, GIT_TAG, NX_VERSION, readArtifacts, runBinary, sha256Of } from './harness/workspace';
 
 jest.setTimeout(10 * 60_000);
 
@@ -159,10 +159,20 @@ async function goCacheCounters(m: Machine): Promise<{ commands: number; hitsRemo
   };
 }
 
-/** Files and their sha256 under the output folders: equal maps mean byte-identical binaries and images. */
+/**
+ * Files and their sha256 under the output folders: equal maps mean byte-identical binaries and
+ * images. artifacts.json also says whether each binary was built or came from a cache: that
+ * field is left out, every other one (path, sha256, size, go version, …) is compared.
+ */
 async function outputDigests(ws: NxWorkspace): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
-  for (const dir of OUTPUT_DIRS) for (const f of await filesUnder(ws.path(dir)).catch(() => [])) out[`${dir}/${f}`] = await sha256Of(ws.path(dir, f));
+  for (const dir of OUTPUT_DIRS) {
+    for (const f of await filesUnder(ws.path(dir)).catch(() => [])) {
+      if (f === 'artifacts.json')
+        out[`${dir}/${f} (cached flags left out)`] = JSON.stringify(await readArtifacts(ws.path(dir)).then((l) => l.map(({ cached: _, ...rest }) => rest)));
+      else out[`${dir}/${f}`] = await sha256Of(ws.path(dir, f));
+    }
+  }
   return out;
 }
 
