@@ -16,7 +16,7 @@
 //
 //   node bench/remote-cache-build.mjs [--runs 2] [--cold-runs 1] [--platforms linux/amd64,linux/arm64] [--remotes oci,http] [--keep]
 import { spawn } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exec, fmt, freePort, median, repo, startRegistry, time } from './lib.mjs';
@@ -136,14 +136,11 @@ function nodeCounts(out) {
 async function startNginx(dir) {
   const port = await freePort();
   mkdirSync(join(dir, 'www', 'cache'), { recursive: true });
-  // Started by root, nginx's workers run as another user: they must reach and write the data folder.
-  chmodSync(dir, 0o755);
-  chmodSync(join(dir, 'www'), 0o755);
-  chmodSync(join(dir, 'www', 'cache'), 0o777);
+  // Started by root, nginx's workers run as another user unless told to stay root (the work folder is 0700).
   const conf = join(dir, 'nginx.conf');
   writeFileSync(
     conf,
-    `pid ${dir}/nginx.pid; error_log ${dir}/error.log; events {}
+    `${process.getuid?.() === 0 ? 'user root;' : ''} pid ${dir}/nginx.pid; error_log ${dir}/error.log; events {}
 http { access_log off; client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/p; fastcgi_temp_path ${dir}/f; uwsgi_temp_path ${dir}/u; scgi_temp_path ${dir}/s;
   server { listen 127.0.0.1:${port}; root ${dir}/www; client_max_body_size 0; location /cache/ { dav_methods PUT; create_full_put_path on; } } }\n`,
   );
@@ -168,6 +165,14 @@ async function measure(scenario, m, argv = BUILD) {
   const counts = nodeCounts(t.inner);
   const go = m.goCache();
   const summary = t.inner.split('\n').find((l) => l.includes('remote cache ') && l.includes(' fetched ('));
+  const warnings = [
+    ...new Set(
+      t.inner
+        .split('\n')
+        .filter((l) => /warning:/.test(l))
+        .map((l) => l.trim()),
+    ),
+  ];
   let row = rows.find((r) => r.scenario === scenario);
   if (!row) rows.push((row = { scenario, ms: [], detail: '' }));
   row.ms.push(t.wall);
@@ -176,7 +181,8 @@ async function measure(scenario, m, argv = BUILD) {
     (go.commands
       ? `; Go cache ${go.hitsRemote} remote hits, ${go.misses} misses, ${(go.bytesDown / 1e6).toFixed(1)} MB down, ${(go.bytesUp / 1e6).toFixed(1)} MB up`
       : '') +
-    (summary ? `; ${summary.trim()}` : '');
+    (summary ? `; ${summary.trim()}` : '') +
+    (warnings.length ? `; ${warnings.join('; ')}` : '');
   return t.wall;
 }
 
