@@ -43,6 +43,7 @@ export type WithRemoteCache<T> = T & { remoteCache?: RemoteCacheReport };
 
 /** How long the build's end waits for write-behind uploads before it leaves them undone (one warning). */
 const FLUSH_MS = 120_000;
+const STOPPED_FLUSH_MS = 5_000;
 
 /** One build of a project: its plan, and what its nodes run through. */
 export interface Build {
@@ -118,8 +119,8 @@ export async function withBuild<T extends object>(req: BuildRequest, input: Plan
       // Assigned, not spread: push's result is an array.
       return Object.assign(result, { remoteCache });
     } finally {
-      // Failed builds too: what was built is worth sharing (the tier never fails a build; bounded).
-      await tier?.flush({ timeoutMs: FLUSH_MS });
+      // Failed builds too: what was built is worth sharing (the tier never fails a build; bounded, and short once stopped).
+      await tier?.flush({ timeoutMs: req.signal?.aborted ? STOPPED_FLUSH_MS : FLUSH_MS });
       await settlePlans();
       await store.close();
       await pruneIfDue(store.root, baseEnv.NX_FNBUILD_CACHE_MAX_SIZE ? parseSize(baseEnv.NX_FNBUILD_CACHE_MAX_SIZE) : DEFAULT_MAX_CACHE_BYTES).catch(

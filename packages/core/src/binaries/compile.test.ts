@@ -6,6 +6,7 @@ import type { GoModule } from '../go/module';
 import type { PackageListing } from '../go/packages';
 import type { Target } from '../go/targets';
 import type { Toolchain } from '../go/toolchain';
+import { goCacheEnv } from '../gocache/env';
 import { parsePlatform, type Platform } from '../platform/platform';
 import { CompileError, compileNode, type CompileSettings } from './compile';
 
@@ -102,6 +103,21 @@ describe('compile key', () => {
     const k2 = await keyOf(baseline());
     expect(k1).toMatch(/^[0-9a-f]{64}$/);
     expect(k2).toBe(k1);
+  });
+
+  test('a remote cache configured (GOCACHEPROG and NX_FNBUILD_* in the go commands env, as the plan merges them) → same key', async () => {
+    const i = baseline();
+    const remote = { url: 'https://user:secret@cache.example/fnbuild', mode: 'read' as const, insecureRegistries: ['localhost:5000'] };
+    const { env } = goCacheEnv({ goVersion: i.tc.semver, cacheDir: join(base, 'store'), remote, userEnv: i.tc.processEnv, goEnv: i.tc.env });
+    expect(Object.keys(env).sort()).toEqual([
+      'GOCACHEPROG',
+      'NX_FNBUILD_CACHE_DIR',
+      'NX_FNBUILD_INSECURE_REGISTRIES',
+      'NX_FNBUILD_REMOTE_CACHE',
+      'NX_FNBUILD_REMOTE_CACHE_MODE',
+    ]);
+    const withRemote = await keyOf({ ...i, tc: { ...i.tc, processEnv: { ...i.tc.processEnv, ...env } } });
+    expect(withRemote).toBe(await keyOf(i));
   });
 
   test('node id and label', () => {

@@ -69,13 +69,13 @@ export async function pushImages(req: PushRequest): Promise<WithRemoteCache<Push
   // The build's remote cache unless push names its own.
   const remoteCache = opts.remoteCache ?? buildOpts.remoteCache;
   return withBuild({ ...req, options: req.buildOptions }, imagePlanInput({ ...buildOpts, ...(remoteCache ? { remoteCache } : {}) }), async (b) =>
-    publish(b, { images: (await imagesOf(b, buildOpts)).images, opts, env, ...checked }),
+    publish(b, { images: (await imagesOf(b, buildOpts)).images, opts, env, ...checked, ...(remoteCache ? { remoteCache } : {}) }),
   );
 }
 
 async function publish(
   b: Build,
-  o: { images: BuiltImage[]; opts: PushOptions; env: Record<string, string | undefined>; repos: string[]; password?: string },
+  o: { images: BuiltImage[]; opts: PushOptions; env: Record<string, string | undefined>; repos: string[]; password?: string; remoteCache?: string },
 ): Promise<PushedImage[]> {
   const { opts, env } = o;
   const several = o.images.length > 1;
@@ -106,6 +106,7 @@ async function publish(
       return [];
     }
   });
+  const cache = ociCacheRepository(o.remoteCache?.trim() || env.NX_FNBUILD_REMOTE_CACHE);
   try {
     const out: PushedImage[] = [];
     for (const { image, dests } of plan) {
@@ -117,7 +118,8 @@ async function publish(
         layoutTag: image.tags[0],
         destinations: dests.map((repository) => ({ repository, tags })),
         sbomFile: opts.sbom === false ? undefined : image.sbom,
-        knownRepositories: known,
+        // Last resort: the image's layers may be in the remote cache's repository (an image layer is a node's output).
+        knownRepositories: [...known, ...cache],
         runner,
       });
       out.push({ name: image.name, digest: image.digest, ...pushed });
@@ -128,6 +130,17 @@ async function publish(
     return out;
   } finally {
     client.close();
+  }
+}
+
+/** The repository of an oci:// remote cache, to mount blobs from on the same registry; none for another kind. */
+function ociCacheRepository(url: string | undefined): RepoRef[] {
+  const m = /^oci:\/\/(.+?)\/*$/.exec(url?.trim() ?? '');
+  if (!m) return [];
+  try {
+    return [parseRepository(m[1]!)];
+  } catch {
+    return [];
   }
 }
 
