@@ -169,6 +169,14 @@ describe('the remote tier', () => {
     expect(again.calls).toEqual([]);
   });
 
+  test('stdin closing without close (what go list -export does) still uploads the puts, within the deadline', async () => {
+    // cmd/go sends close only after a build (Builder.Do skips it for go list); stdlib(P) runs go list -export.
+    const a = await session({ machine: 'a', input: [put(1, AID1, BODY)], remote: new DirRemoteCache(remoteDir()) });
+    expect(a.code).toBe(0);
+    expect(a.counters).toMatchObject({ puts: 1, uploads: 1, uploadsSkipped: 0 });
+    expect(files(join(remoteDir(), 'cas'))).toEqual([sha(BODY)]);
+  });
+
   test('a remote that is down: puts and gets go on locally, one warning line, exit 0', async () => {
     const s = await session({
       machine: 'a',

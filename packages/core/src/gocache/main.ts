@@ -60,8 +60,11 @@ export async function goCacheProgram(opts: GoCacheProgramOptions): Promise<numbe
   return serve({
     io,
     cache,
-    finish: async ({ closed }) => {
-      await cache.close({ uploadDeadlineMs: closed ? (opts.uploadDeadlineMs ?? UPLOAD_DEADLINE_MS) : 0 });
+    // Uploads get their deadline even when stdin closes without `close`: cmd/go sends close
+    // only after a build (Builder.Do skips it for go list), and stdlib(P) runs go list -export.
+    // The entries are complete locally; go no longer waits, so this costs it nothing.
+    finish: async () => {
+      await cache.close({ uploadDeadlineMs: opts.uploadDeadlineMs ?? UPLOAD_DEADLINE_MS });
       const stats = env[GOCACHEPROG_VARS.stats]?.trim();
       if (stats) await appendCounters(stats, counters).catch((err: Error) => warn(`warning: Go cache: cannot write counters to ${stats}: ${err.message}`));
       if (env[GOCACHEPROG_VARS.verbose] === '1') warn(formatCounters(counters));

@@ -12,7 +12,7 @@ export interface ProgramIo {
 export interface ServeOptions {
   io: ProgramIo;
   cache: TieredGoCache;
-  /** After `close` and before its reply: wait for uploads, write counters. `closed` is false when go went away without one. */
+  /** After `close` and before its reply (or after stdin closed without one): wait for uploads, write counters. */
   finish: (how: { closed: boolean }) => Promise<void>;
 }
 
@@ -39,7 +39,8 @@ async function answer(cache: TieredGoCache, req: GoCacheRequest): Promise<string
  * request in flight, then `finish`, then replies and returns 0. Input that breaks the
  * protocol is one line on stderr and exit code 1: cmd/go then stops with "GOCACHEPROG
  * exited pre-Close", which is what it expects of a broken helper. stdin closing without a
- * `close` (go died) returns at once: local entries are complete, pending uploads are dropped.
+ * `close` (go list never sends one; or go died) ends the loop the same way: `finish` still
+ * runs (local entries are complete, and their uploads are worth finishing).
  */
 export async function serve(opts: ServeOptions): Promise<number> {
   const { io, cache } = opts;
