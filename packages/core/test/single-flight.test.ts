@@ -122,7 +122,8 @@ const compileLines = (out: string, state: string) =>
   out
     .split('\n')
     .filter((l) => new RegExp(`^\\s+${state}\\s+compile `).test(l))
-    .map((l) => l.trim().split(/\s+/).slice(1, 4).join(' '));
+    .map((l) => l.trim().split(/\s+/).slice(1, 4).join(' '))
+    .sort(); // nodes finish in any order
 const greet = (bin: string) => execFileSync(bin, ['-local', '-name', 'gate'], { encoding: 'utf8' }).trim();
 const openGate = () => writeFileSync(join(gateDir, 'open'), '');
 
