@@ -10,7 +10,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { expectSuccess } from './harness/assert';
-import { stripAnsi } from './harness/process';
+import { liveOutput } from '../testkit';
 import { filesUnder, PROJECT, readArtifacts, runBinary, sha256Of, Workspace } from './harness/workspace';
 
 const PLATFORM = 'linux/amd64';
@@ -53,34 +53,7 @@ interface Live {
 function live(file: string, args: string[], env: Record<string, string>): Live {
   const child = spawn(file, args, { cwd: ws.root, env: { ...ws.env, ...env } as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   started.push(child);
-  let text = '';
-  const listeners: (() => void)[] = [];
-  const onData = (d: Buffer) => {
-    text += stripAnsi(d.toString());
-    listeners.splice(0).forEach((l) => l());
-  };
-  child.stdout!.on('data', onData);
-  child.stderr!.on('data', onData);
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
-  void exit.then(() => listeners.splice(0).forEach((l) => l()));
-  const line = (re: RegExp) =>
-    new Promise<string>((resolve, reject) => {
-      const deadline = setTimeout(() => reject(new Error(`no line matching ${re} within 3 min:\n${text}`)), 180_000);
-      const check = () => {
-        const hit = text.split('\n').find((l) => re.test(l));
-        if (hit !== undefined) {
-          clearTimeout(deadline);
-          resolve(hit);
-        } else if (child.exitCode !== null || child.signalCode !== null) {
-          clearTimeout(deadline);
-          reject(new Error(`exited without a line matching ${re}:\n${text}`));
-        } else {
-          listeners.push(check);
-        }
-      };
-      check();
-    });
-  return { pid: child.pid!, output: () => text, line, exit };
+  return { pid: child.pid!, ...liveOutput(child, { deadlineMs: 180_000 }) };
 }
 
 async function binOf(pkgDir: string, bin: string): Promise<string> {

@@ -11,7 +11,7 @@ export { goWrapper, GoLog, realGo, type GoCall, type GoWrapper } from './go';
 export { digestOf, sha256Hex } from './hash';
 export { goModSumLine, moduleProxy, storedZip } from './module-proxy';
 export { freePort } from './ports';
-export { baseEnv, exec, execOk, REPO_ROOT, stripAnsi, tool, type Env, type ExecOptions, type ExecResult } from './process';
+export { baseEnv, exec, execOk, liveOutput, REPO_ROOT, stripAnsi, tool, type Env, type ExecOptions, type ExecResult, type LiveOutput } from './process';
 export { headManifest, REGISTRY_BIN, startRegistry, type RegistryOptions, type RunningRegistry } from './registry';
 export { serve, type Served } from './serve';
 export { keepTemp, removeDir, saveDirs, tempDir, TMP_PREFIX, type SavedDirs } from './temp';

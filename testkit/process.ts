@@ -5,6 +5,7 @@
  * core itself depends on (resolved from packages/core), through a dynamic import. The type
  * is the part of execa 9's API used here (its own types would resolve to execa 5).
  */
+import type { ChildProcess } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
@@ -87,4 +88,45 @@ export async function execOk(file: string, args: readonly string[], opts: ExecOp
 export async function tool(file: string, args: readonly string[], opts: { cwd?: string; timeoutMs?: number } = {}): Promise<string> {
   const r = await execOk(file, args, { cwd: opts.cwd ?? '/', env: { ...baseEnv(), LC_ALL: 'C' }, timeoutMs: opts.timeoutMs ?? 120_000 });
   return r.stdout;
+}
+
+export interface LiveOutput {
+  /** Everything printed so far (stdout and stderr, ANSI stripped). */
+  output: () => string;
+  /** The first output line matching `re`, once it is printed; rejects if the process exits first or after `deadlineMs`. */
+  line(re: RegExp): Promise<string>;
+  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Reads a running child's output as it comes (exec returns only at the end). */
+export function liveOutput(child: ChildProcess, opts: { deadlineMs: number }): LiveOutput {
+  let text = '';
+  const listeners: (() => void)[] = [];
+  const wake = () => listeners.splice(0).forEach((l) => l());
+  const onData = (d: Buffer) => {
+    text += stripAnsi(d.toString());
+    wake();
+  };
+  child.stdout?.on('data', onData);
+  child.stderr?.on('data', onData);
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  void exit.then(wake);
+  const line = (re: RegExp) =>
+    new Promise<string>((resolve, reject) => {
+      const deadline = setTimeout(() => reject(new Error(`no line matching ${re} within ${opts.deadlineMs} ms:\n${text}`)), opts.deadlineMs);
+      const check = () => {
+        const hit = text.split('\n').find((l) => re.test(l));
+        if (hit !== undefined) {
+          clearTimeout(deadline);
+          resolve(hit);
+        } else if (child.exitCode !== null || child.signalCode !== null) {
+          clearTimeout(deadline);
+          reject(new Error(`exited without a line matching ${re}:\n${text}`));
+        } else {
+          listeners.push(check);
+        }
+      };
+      check();
+    });
+  return { output: () => text, line, exit };
 }

@@ -10,6 +10,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { liveOutput } from '../../../testkit';
 import { cleanup, REAL_GO, sha256File, tempDir, testEnv } from './fixtures/helpers';
 
 jest.setTimeout(300_000);
@@ -71,34 +72,7 @@ function fnbuild(outDir: string): Cli {
   args.push('--cache-dir', join(tmp, 'cache'), '--parallelism', '2', '--output-path', outDir);
   const child = spawn(process.execPath, args, { cwd: tmp, env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   started.push(child);
-  let text = '';
-  const listeners: (() => void)[] = [];
-  const onData = (d: Buffer) => {
-    text += d.toString();
-    listeners.splice(0).forEach((l) => l());
-  };
-  child.stdout!.on('data', onData);
-  child.stderr!.on('data', onData);
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
-  void exit.then(() => listeners.splice(0).forEach((l) => l()));
-  const line = (re: RegExp) =>
-    new Promise<string>((resolve, reject) => {
-      const deadline = setTimeout(() => reject(new Error(`no line matching ${re} within 120s:\n${text}`)), 120_000);
-      const check = () => {
-        const hit = text.split('\n').find((l) => re.test(l));
-        if (hit !== undefined) {
-          clearTimeout(deadline);
-          resolve(hit);
-        } else if (child.exitCode !== null || child.signalCode !== null) {
-          clearTimeout(deadline);
-          reject(new Error(`exited without a line matching ${re}:\n${text}`));
-        } else {
-          listeners.push(check);
-        }
-      };
-      check();
-    });
-  return { child, output: () => text, line, exit };
+  return { child, ...liveOutput(child, { deadlineMs: 120_000 }) };
 }
 
 /** The go builds that reached the gate: wrapper pid → caller (engine) pid. */
