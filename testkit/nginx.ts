@@ -10,6 +10,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { join, relative } from 'node:path';
 import { freePort } from './ports';
+import { serverProcess } from './process';
 import { tempDir } from './temp';
 
 export const NGINX_BIN = '/usr/sbin/nginx';
@@ -100,17 +101,10 @@ export async function startNginx(o: NginxOptions = {}): Promise<RunningNginx> {
     const conf = join(dir, 'nginx.conf');
     writeFileSync(conf, nginxConfig(dir, port, o));
     const child = spawn(NGINX_BIN, ['-p', dir, '-c', conf, '-e', join(dir, 'error.log')], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout!.on('data', (b: Buffer) => (output += b.toString()));
-    child.stderr!.on('data', (b: Buffer) => (output += b.toString()));
-    const exited = new Promise<void>((r) => child.once('exit', () => r()));
+    const proc = serverProcess(child);
+    const { output } = proc;
     const stop = async () => {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM');
-        const t = setTimeout(() => child.kill('SIGKILL'), 3000);
-        await exited;
-        clearTimeout(t);
-      }
+      await proc.stop();
       rmSync(dir, { recursive: true, force: true });
     };
     const url = `${o.tls ? 'https' : 'http'}://127.0.0.1:${port}/cache/`;
@@ -122,8 +116,8 @@ export async function startNginx(o: NginxOptions = {}): Promise<RunningNginx> {
     }
     if (!ready) {
       await stop();
-      if (attempt < 3 && /Address already in use/i.test(output)) continue;
-      throw new Error(`nginx did not start:\n${output}`);
+      if (attempt < 3 && /Address already in use/i.test(output())) continue;
+      throw new Error(`nginx did not start:\n${output()}`);
     }
     return { url, port, data, files: () => walk(data).sort(), stop };
   }

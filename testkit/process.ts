@@ -130,3 +130,19 @@ export function liveOutput(child: ChildProcess, opts: { deadlineMs: number }): L
     });
   return { output: () => text, line, exit };
 }
+
+/** A server child the kit started: its output so far, and a stop that ends it (SIGTERM, then SIGKILL after 3 s). */
+export function serverProcess(child: ChildProcess): { output: () => string; stop: () => Promise<void> } {
+  let output = '';
+  child.stdout?.on('data', (b: Buffer) => (output += b.toString()));
+  child.stderr?.on('data', (b: Buffer) => (output += b.toString()));
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGTERM');
+    const t = setTimeout(() => child.kill('SIGKILL'), 3000);
+    await exited;
+    clearTimeout(t);
+  };
+  return { output: () => output, stop };
+}

@@ -11,7 +11,7 @@ import https from 'node:https';
 import { join } from 'node:path';
 import { makeCert, makeHtpasswd } from './certs';
 import { freePort } from './ports';
-import { baseEnv } from './process';
+import { baseEnv, serverProcess } from './process';
 import { removeDir, tempDir } from './temp';
 
 export const REGISTRY_BIN = '/usr/bin/docker-registry';
@@ -81,17 +81,10 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<Running
     const cfg = join(dir, 'config.yml');
     writeFileSync(cfg, JSON.stringify(config, null, 2));
     const child = spawn(REGISTRY_BIN, ['serve', cfg], { stdio: ['ignore', 'pipe', 'pipe'], env: baseEnv() });
-    let output = '';
-    child.stdout.on('data', (b: Buffer) => (output += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (output += b.toString()));
-    const exited = new Promise<void>((r) => child.once('exit', () => r()));
+    const proc = serverProcess(child);
+    const { output } = proc;
     const stop = async () => {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM');
-        const t = setTimeout(() => child.kill('SIGKILL'), 3000);
-        await exited;
-        clearTimeout(t);
-      }
+      await proc.stop();
       removeDir(dir);
     };
     const scheme = tls ? 'https' : 'http';
@@ -104,10 +97,10 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<Running
     }
     if (!ready) {
       await stop();
-      if (attempt < 3 && /address already in use/.test(output)) continue;
-      throw new Error(`docker-registry did not come up on 127.0.0.1:${port} within 15 s:\n${output}`);
+      if (attempt < 3 && /address already in use/.test(output())) continue;
+      throw new Error(`docker-registry did not come up on 127.0.0.1:${port} within 15 s:\n${output()}`);
     }
-    return { host: `127.0.0.1:${port}`, port, scheme, dir, caFile: tls?.cert, certDir: tls?.certDir, logs: () => output, stop };
+    return { host: `127.0.0.1:${port}`, port, scheme, dir, caFile: tls?.cert, certDir: tls?.certDir, logs: output, stop };
   }
 }
 
