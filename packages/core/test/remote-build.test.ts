@@ -13,7 +13,7 @@ import { baseEnv, exec, execOk, freePort, goWrapper, realGo, removeDir, tempDir,
 import { quoteForGo } from '../src/gocache/env';
 import { sumCounters, type GoCacheCounters } from '../src/gocache/counters';
 import { startNginx, type RunningNginx } from './remote-harness';
-import { startRegistry, type RunningRegistry } from './registry/harness';
+import { startRegistry, type RunningRegistry } from '../../../testkit';
 
 const REPO = resolve(__dirname, '../../..');
 const CLI = join(REPO, 'packages', 'core', 'dist', 'cli.js');

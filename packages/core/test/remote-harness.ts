@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import http from 'node:http';
 import { connect as netConnect, createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { freePort } from './registry/harness';
+import { freePort } from '../../../testkit';
 
 /**
  * Real servers for the remote cache tests, started and stopped by the tests themselves:

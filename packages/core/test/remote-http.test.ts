@@ -15,7 +15,7 @@ import {
   type RemoteFault,
   type RunningNginx,
 } from './remote-harness';
-import { makeCert, tempDir } from './registry/harness';
+import { makeCert, tempDir } from '../../../testkit';
 
 jest.setTimeout(60_000);
 

@@ -10,7 +10,7 @@ import { OCI_CONFIG, OCI_LAYER_GZIP, OCI_MANIFEST } from '../src/oci/media-types
 import { RegistryClient } from '../src/registry/client';
 import { sha256, sha256Hex, type Digest } from '../src/util/hash';
 import { closedPort, startFaultingProxy, startSilentServer, type RemoteFault } from './remote-harness';
-import { startRegistry, tempDir, tool, REGISTRY_BIN, type RunningRegistry } from './registry/harness';
+import { startRegistry, tempDir, tool, REGISTRY_BIN, type RunningRegistry } from '../../../testkit';
 
 jest.setTimeout(90_000);
 

@@ -25,7 +25,7 @@ import {
   type RunningNginx,
   type SilentServer,
 } from './remote-harness';
-import { startRegistry, tempDir, type RunningRegistry } from './registry/harness';
+import { startRegistry, tempDir, type RunningRegistry } from '../../../testkit';
 
 jest.setTimeout(120_000);
 
